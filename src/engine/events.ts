@@ -1,0 +1,89 @@
+/**
+ * The lifecycle events of worker processes, as `executor.events$` publishes them. Each carries the
+ * worker's id (stable for the executor's life, never reused), its pid and a timestamp in epoch
+ * milliseconds with sub-millisecond precision.
+ */
+
+interface WorkerEventBase {
+  /** The executor-wide id of the worker: 1, 2, 3... in spawn order, never reused. */
+  readonly workerId: number;
+  /** The worker's process id; `undefined` only when the process could not be spawned at all. */
+  readonly pid: number | undefined;
+  /** When it happened: epoch milliseconds with sub-millisecond precision. */
+  readonly time: number;
+}
+
+/** The process was started. */
+export interface SpawnedEvent extends WorkerEventBase {
+  readonly type: 'spawned';
+}
+
+/** The worker finished its bootstrap and runs tasks. */
+export interface ReadyEvent extends WorkerEventBase {
+  readonly type: 'ready';
+}
+
+/** The worker began running a task. */
+export interface TaskStartEvent extends WorkerEventBase {
+  readonly type: 'task-start';
+  readonly taskId: number;
+}
+
+/** A task ended on this worker: its value, or why it failed (thrown, crash, timeout...). */
+export type TaskEndEvent = WorkerEventBase & {
+  readonly type: 'task-end';
+  readonly taskId: number;
+  /** Milliseconds from task-start to task-end. */
+  readonly duration: number;
+} & (
+    | { readonly ok: true; readonly value: unknown }
+    | { readonly ok: false; readonly error: unknown; readonly partial?: unknown[] | undefined }
+  );
+
+/**
+ * An error thrown by code a task left behind (a timer, an unawaited promise) after that task
+ * ended. The worker survives it. `taskId` names the task whose code threw, when it is known.
+ */
+export interface WorkerErrorEvent extends WorkerEventBase {
+  readonly type: 'worker-error';
+  readonly taskId: number | null;
+  readonly error: unknown;
+}
+
+/**
+ * Why a worker process ended. `crashed` and `failed-to-start` are the worker's doing; the others
+ * were asked for by the executor.
+ */
+export type ExitReason =
+  | 'crashed'
+  | 'failed-to-start'
+  | 'shutdown'
+  | 'timeout'
+  | 'idle'
+  | 'recycled'
+  | 'resized'
+  | 'killed';
+
+/** The process is gone. */
+export interface ExitEvent extends WorkerEventBase {
+  readonly type: 'exit';
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly reason: ExitReason;
+  /** The tail of what the worker wrote to stderr (a few KB at most). */
+  readonly stderr: string;
+  /** Set when the process could not be spawned (ENOENT, EACCES, EAGAIN...). */
+  readonly error?: Error | undefined;
+  /** The task the worker was running when it ended, if any. */
+  readonly runningTaskId: number | undefined;
+  /** Tasks sent to the worker that it had not started: the executor runs them elsewhere. */
+  readonly unstartedTaskIds: readonly number[];
+}
+
+/** Everything `executor.events$` emits. */
+export type WorkerEvent = SpawnedEvent | ReadyEvent | TaskStartEvent | TaskEndEvent | WorkerErrorEvent | ExitEvent;
+
+/** Epoch milliseconds with sub-millisecond precision, monotonic within the process. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}

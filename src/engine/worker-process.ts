@@ -1,0 +1,366 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { Observable, type Subscriber } from 'rxjs';
+import { SerializationError } from '../errors.js';
+import { killTree } from '../platform/process-tree.js';
+import {
+  FromWorker,
+  type FunctionSource,
+  type ParentMessage,
+  ToWorker,
+  type WorkerMessage,
+} from '../protocol/messages.js';
+import { describeCulprit, findCulprit } from '../shipping/culprit.js';
+import { decodeThrown } from '../shipping/thrown.js';
+import { type ExitReason, now, type WorkerEvent } from './events.js';
+import { killOnExit } from './exit-hook.js';
+import type { Task } from './task.js';
+import { enrichTaskError } from './task-errors.js';
+
+/** How to start a worker process. */
+export interface WorkerSpec {
+  /** The worker entry point (rxpool's `worker/main.js`). */
+  readonly bootstrap: string;
+  readonly execPath: string;
+  readonly execArgv: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string | undefined;
+}
+
+/** What the scheduler tells one worker. */
+export type WorkerCommand =
+  | { readonly kind: 'run'; readonly task: Task }
+  | { readonly kind: 'drop'; readonly task: Task }
+  | { readonly kind: 'stop'; readonly reason: ExitReason }
+  | { readonly kind: 'kill'; readonly reason: ExitReason };
+
+/** The last bytes of stderr kept for error messages. */
+const STDERR_TAIL_CHARS = 4096;
+/** After `exit`, how long to wait for the last IPC messages and stderr to drain. */
+const DRAIN_AFTER_EXIT_MS = 200;
+/** A worker asked to stop that has not exited after this long is killed. */
+const STOP_GRACE_MS = 2000;
+
+/**
+ * A worker process as an Observable of its lifecycle events. Subscribing forks the process;
+ * `commands` says what to run; the stream emits `spawned`, `ready`, `task-start`, `task-end`,
+ * `worker-error` and finally `exit`, then completes. Unsubscribing kills the process and anything
+ * it started.
+ *
+ * Tasks sent before the worker is ready wait in the parent; tasks sent to a busy worker queue in
+ * the worker, which runs them one at a time. When the process ends, the exit event names the task
+ * it was running and the tasks it never started, so the scheduler can fail the one and rerun the
+ * others.
+ */
+export function workerProcess(
+  spec: WorkerSpec,
+  workerId: number,
+  commands: Observable<WorkerCommand>,
+): Observable<WorkerEvent> {
+  return new Observable<WorkerEvent>((subscriber) => {
+    const connection = new WorkerConnection(spec, workerId, subscriber);
+    const subscription = commands.subscribe((command) => connection.command(command));
+    return () => {
+      subscription.unsubscribe();
+      connection.kill('killed');
+    };
+  });
+}
+
+class WorkerConnection {
+  readonly #workerId: number;
+  readonly #subscriber: Subscriber<WorkerEvent>;
+  readonly #child: ChildProcess | undefined;
+  readonly #pid: number | undefined;
+  readonly #forget: () => void = () => {};
+  /** Delivered to the worker, in order: the head is running once `#started` says so. */
+  readonly #inFlight: Task[] = [];
+  #started = false;
+  #headStartedAt = 0;
+  /** Waiting to be sent: held until the worker is ready, then flushed in one batch per tick. */
+  #outbox: Array<Task | number> = [];
+  #flushQueued = false;
+  readonly #functionsSent = new Set<number>();
+  #ready = false;
+  #exited = false;
+  #requested: ExitReason | undefined;
+  #stderr = '';
+  #stopTimer: NodeJS.Timeout | undefined;
+
+  constructor(spec: WorkerSpec, workerId: number, subscriber: Subscriber<WorkerEvent>) {
+    this.#workerId = workerId;
+    this.#subscriber = subscriber;
+    let child: ChildProcess;
+    try {
+      child = fork(spec.bootstrap, [], {
+        execPath: spec.execPath,
+        execArgv: [...spec.execArgv],
+        env: spec.env,
+        cwd: spec.cwd,
+        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+        serialization: 'advanced',
+      });
+    } catch (error) {
+      this.#finish(null, null, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.#child = child;
+    this.#pid = child.pid;
+    child.on('error', (error) => {
+      // Without a pid the process never started, and no `exit` will follow.
+      if (child.pid === undefined) this.#finish(null, null, error);
+    });
+    if (child.pid === undefined) return;
+    this.#forget = killOnExit(child);
+    child.on('message', (batch: WorkerMessage[]) => this.#receive(batch));
+    child.on('exit', (code, signal) => this.#onExit(code, signal));
+    const stderr = child.stderr as Socket | null;
+    stderr?.setEncoding('utf8');
+    stderr?.on('data', (text: string) => {
+      process.stderr.write(text);
+      this.#stderr = (this.#stderr + text).slice(-STDERR_TAIL_CHARS);
+    });
+    // An idle pool must not keep the parent alive; the scheduler holds the loop while work is pending.
+    child.unref();
+    child.channel?.unref();
+    stderr?.unref();
+    this.#emit({ type: 'spawned' });
+  }
+
+  command(command: WorkerCommand): void {
+    switch (command.kind) {
+      case 'run':
+        this.#enqueue(command.task);
+        break;
+      case 'drop':
+        this.#drop(command.task);
+        break;
+      case 'stop':
+        this.#stop(command.reason);
+        break;
+      case 'kill':
+        this.kill(command.reason);
+        break;
+    }
+  }
+
+  kill(reason: ExitReason): void {
+    if (this.#exited || this.#pid === undefined) return;
+    this.#requested ??= reason;
+    killTree(this.#pid);
+  }
+
+  #stop(reason: ExitReason): void {
+    if (this.#exited || this.#requested) return;
+    this.#requested = reason;
+    this.#flush();
+    if (this.#child?.connected) this.#child.disconnect();
+    this.#stopTimer = setTimeout(() => this.kill(reason), STOP_GRACE_MS).unref();
+  }
+
+  #enqueue(task: Task): void {
+    if (this.#exited) return;
+    this.#outbox.push(task);
+    this.#scheduleFlush();
+  }
+
+  #drop(task: Task): void {
+    const waiting = this.#outbox.indexOf(task);
+    if (waiting !== -1) {
+      this.#outbox.splice(waiting, 1);
+      return;
+    }
+    if (this.#inFlight.includes(task)) {
+      this.#outbox.push(task.id);
+      this.#scheduleFlush();
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued || !this.#ready) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const child = this.#child;
+    if (!this.#ready || this.#outbox.length === 0 || !child?.connected) return;
+    const items = this.#outbox;
+    this.#outbox = [];
+    const included = new Set<number>();
+    const batch = items.map((item) => this.#message(item, included));
+    try {
+      child.send(batch);
+      for (const item of items) this.#delivered(item);
+    } catch {
+      // Something in the batch cannot be cloned: send one by one so only that task fails.
+      for (const item of items) this.#sendAlone(child, item);
+    }
+  }
+
+  #message(item: Task | number, included: Set<number>): ParentMessage {
+    if (typeof item === 'number') return [ToWorker.Drop, item];
+    const { fn } = item;
+    let source: FunctionSource | undefined;
+    if (!this.#functionsSent.has(fn.id) && !included.has(fn.id)) {
+      included.add(fn.id);
+      source = { source: fn.source, name: fn.name };
+    }
+    return [ToWorker.Task, item.id, fn.id, item.args, source, item.chunk ? 1 : 0];
+  }
+
+  #sendAlone(child: ChildProcess, item: Task | number): void {
+    try {
+      child.send([this.#message(item, new Set())]);
+      this.#delivered(item);
+    } catch (error) {
+      if (typeof item === 'number') return;
+      this.#emitTaskEnd(item, { ok: false, error: argumentsError(item, error) });
+    }
+  }
+
+  #delivered(item: Task | number): void {
+    if (typeof item === 'number') return;
+    this.#functionsSent.add(item.fn.id);
+    this.#inFlight.push(item);
+    if (this.#inFlight.length === 1) this.#startHead();
+  }
+
+  /** The worker moves to the next task the moment it finishes one: mark the new head as started. */
+  #startHead(): void {
+    const head = this.#inFlight[0];
+    this.#started = head !== undefined && head.state === 'pending';
+    if (!head || !this.#started) return;
+    this.#headStartedAt = performance.now();
+    this.#emit({ type: 'task-start', taskId: head.id });
+  }
+
+  #receive(batch: WorkerMessage[]): void {
+    for (const message of batch) {
+      switch (message[0]) {
+        case FromWorker.Ready:
+          this.#ready = true;
+          this.#emit({ type: 'ready' });
+          this.#scheduleFlush();
+          break;
+        case FromWorker.Ok:
+          this.#answered(message[1], { ok: true, value: message[2] });
+          break;
+        case FromWorker.Err:
+          this.#answered(message[1], { ok: false, thrown: message[2], partial: message[3] });
+          break;
+        case FromWorker.Skipped:
+          this.#answered(message[1], undefined);
+          break;
+        case FromWorker.Leftover:
+          this.#emit({ type: 'worker-error', taskId: message[1], error: decodeThrown(message[2]) });
+          break;
+      }
+    }
+  }
+
+  #answered(
+    taskId: number,
+    answer:
+      | { ok: true; value: unknown }
+      | { ok: false; thrown: Parameters<typeof decodeThrown>[0]; partial: unknown[] | undefined }
+      | undefined,
+  ): void {
+    const index = this.#inFlight.findIndex((task) => task.id === taskId);
+    if (index === -1) return;
+    const [task] = this.#inFlight.splice(index, 1) as [Task];
+    const wasRunning = index === 0 && this.#started;
+    if (index === 0) this.#started = false;
+    if (answer && wasRunning) {
+      const duration = performance.now() - this.#headStartedAt;
+      this.#emitTaskEnd(
+        task,
+        answer.ok
+          ? answer
+          : { ok: false, error: enrichTaskError(decodeThrown(answer.thrown), task), partial: answer.partial },
+        duration,
+      );
+    }
+    if (index === 0) this.#startHead();
+  }
+
+  #emitTaskEnd(
+    task: Task,
+    outcome: { ok: true; value: unknown } | { ok: false; error: unknown; partial?: unknown[] | undefined },
+    duration = 0,
+  ): void {
+    this.#emit({ type: 'task-end', taskId: task.id, duration, ...outcome });
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.#exited = true;
+    clearTimeout(this.#stopTimer);
+    this.#forget();
+    // Results sent just before the exit may still be in the pipe, and stderr may hold the reason.
+    const child = this.#child;
+    const pending: Array<Promise<unknown>> = [];
+    if (child?.connected) pending.push(new Promise((resolve) => child.once('disconnect', resolve)));
+    const stderr = child?.stderr;
+    if (stderr && !stderr.readableEnded) pending.push(new Promise((resolve) => stderr.once('close', resolve)));
+    const cap = new Promise((resolve) => setTimeout(resolve, DRAIN_AFTER_EXIT_MS).unref());
+    Promise.race([Promise.all(pending), cap]).then(() => this.#finish(code, signal));
+  }
+
+  #finish(code: number | null, signal: NodeJS.Signals | null, error?: Error): void {
+    if (this.#subscriber.closed) return;
+    this.#exited = true;
+    const head = this.#inFlight[0];
+    const running = head && this.#started ? head : undefined;
+    const unstarted = [
+      ...this.#inFlight.filter((task) => task !== running),
+      ...this.#outbox.filter((item): item is Task => typeof item !== 'number'),
+    ];
+    this.#inFlight.length = 0;
+    this.#outbox = [];
+    this.#emit({
+      type: 'exit',
+      code,
+      signal,
+      reason: this.#requested ?? (this.#ready ? 'crashed' : 'failed-to-start'),
+      stderr: this.#stderr,
+      error,
+      runningTaskId: running?.id,
+      unstartedTaskIds: unstarted.map((task) => task.id),
+    });
+    this.#subscriber.complete();
+  }
+
+  #emit(event: DistributiveOmit<WorkerEvent, 'workerId' | 'pid' | 'time'>): void {
+    this.#subscriber.next({ ...event, workerId: this.#workerId, pid: this.#pid, time: now() } as WorkerEvent);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function argumentsError(task: Task, error: unknown): SerializationError {
+  const fallback = error instanceof Error ? error.message : String(error);
+  const noun = task.chunk ? 'item' : 'argument';
+  for (let i = 0; i < task.args.length; i++) {
+    const culprit = findCulprit(task.args[i]);
+    if (culprit) {
+      return new SerializationError(
+        `Task ${task.id}${task.fn.name ? ` (function \`${task.fn.name}\`)` : ''} cannot be sent to a worker: ${describeCulprit(`${noun} ${i + 1}`, culprit, fallback)}.`,
+        {
+          stage: 'argument',
+          path: `${noun} ${i + 1}${culprit.path ? ` → ${culprit.path}` : ''}`,
+          taskId: task.id,
+          functionName: task.fn.name,
+        },
+        { cause: error },
+      );
+    }
+  }
+  return new SerializationError(
+    `Task ${task.id} cannot be sent to a worker: ${fallback}`,
+    { stage: 'argument', taskId: task.id, functionName: task.fn.name },
+    { cause: error },
+  );
+}

@@ -1,0 +1,30 @@
+/**
+ * rxpool: run JavaScript functions in a pool of worker processes, robustly.
+ * @packageDocumentation
+ */
+export type {
+  ExitEvent,
+  ExitReason,
+  ReadyEvent,
+  SpawnedEvent,
+  TaskEndEvent,
+  TaskStartEvent,
+  WorkerErrorEvent,
+  WorkerEvent,
+} from './engine/events.js';
+export {
+  BrokenExecutorError,
+  CancelledError,
+  RxpoolError,
+  SerializationError,
+  type SerializationStage,
+  ShutdownExecutorError,
+  type TaskContext,
+  TaskTimeoutError,
+  TerminatedWorkerError,
+  type WorkerExit,
+} from './errors.js';
+export { type ExecutorState, ProcessPoolExecutor, type ShutdownOptions } from './executor/executor.js';
+export { Future, type FutureState } from './executor/future.js';
+export type { MapOptions } from './executor/map.js';
+export type { ExecutorOptions } from './executor/options.js';

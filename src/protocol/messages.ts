@@ -1,0 +1,78 @@
+/**
+ * Every message between the parent and a worker, in one place.
+ *
+ * Messages are tuples with a numeric tag: the IPC channel serializes them with V8's structured
+ * clone, where a short array costs far less than an object with property names. Each IPC message is
+ * a batch (an array of these), so a burst of tasks or results crosses in one write.
+ */
+
+/** Numeric tags; each direction has its own. */
+export const ToWorker = {
+  /** Run a task: `[Task, taskId, fnId, args, source?, chunk]`. */
+  Task: 1,
+  /** Drop a queued task that has not started: `[Drop, taskId]`. */
+  Drop: 2,
+} as const;
+
+export const FromWorker = {
+  /** Bootstrap finished; tasks may flow: `[Ready]`. */
+  Ready: 1,
+  /** A task's value: `[Ok, taskId, value]`. */
+  Ok: 2,
+  /** A task threw: `[Err, taskId, thrown, partial?]`. `partial` holds a chunk's results before the failing item. */
+  Err: 3,
+  /** A dropped task was removed before it started: `[Skipped, taskId]`. */
+  Skipped: 4,
+  /** An error thrown by a task's leftovers after (or outside) the task: `[Leftover, originTaskId, thrown]`. */
+  Leftover: 5,
+} as const;
+
+/**
+ * A task to run. `source` rides along only the first time a worker sees `fnId`; the worker caches
+ * the rebuilt function. With `chunk` = 1, `args` is a list of items and the function is applied to
+ * each in turn, the results coming back as one array.
+ */
+export type TaskMessage = [
+  tag: typeof ToWorker.Task,
+  taskId: number,
+  fnId: number,
+  args: unknown[],
+  source: FunctionSource | undefined,
+  chunk: 0 | 1,
+];
+export type DropMessage = [tag: typeof ToWorker.Drop, taskId: number];
+export type ParentMessage = TaskMessage | DropMessage;
+
+export type ReadyMessage = [tag: typeof FromWorker.Ready];
+export type OkMessage = [tag: typeof FromWorker.Ok, taskId: number, value: unknown];
+export type ErrMessage = [tag: typeof FromWorker.Err, taskId: number, thrown: ThrownRecord, partial?: unknown[]];
+export type SkippedMessage = [tag: typeof FromWorker.Skipped, taskId: number];
+export type LeftoverMessage = [tag: typeof FromWorker.Leftover, originTaskId: number | null, thrown: ThrownRecord];
+export type WorkerMessage = ReadyMessage | OkMessage | ErrMessage | SkippedMessage | LeftoverMessage;
+
+/** How a function travels: its source text and the name to report it by. */
+export interface FunctionSource {
+  readonly source: string;
+  readonly name: string;
+}
+
+/**
+ * A thrown value, made cloneable. Errors become records so that their name, code, own enumerable
+ * properties, cause and stack survive (the structured clone of an Error drops most of them);
+ * anything else thrown travels as itself.
+ */
+export type ThrownRecord = ErrorRecord | { readonly kind: 'value'; readonly value: unknown };
+
+export interface ErrorRecord {
+  readonly kind: 'error';
+  /** The constructor's name in the worker, used to pick a matching built-in class in the parent. */
+  readonly ctor: string;
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  /** Own enumerable properties (code, errno, custom fields...), each made cloneable. */
+  readonly props: Record<string, unknown>;
+  readonly cause?: ThrownRecord;
+  /** An AggregateError's `errors`. */
+  readonly errors?: ThrownRecord[];
+}

@@ -1,0 +1,36 @@
+/**
+ * The entry point of every worker process. It speaks the protocol over the IPC channel that
+ * `child_process.fork` opens, runs tasks with {@link Runner}, and exits as soon as the channel
+ * closes, so a worker never outlives its parent.
+ */
+import type { ParentMessage, WorkerMessage } from '../protocol/messages.js';
+import { FromWorker } from '../protocol/messages.js';
+import { installHelpers } from './helpers.js';
+import { Outbox } from './outbox.js';
+import { Runner } from './runner.js';
+import { watchParent } from './watchdog.js';
+
+const send = process.send?.bind(process);
+if (!send) {
+  process.stderr.write('rxpool: this file is the worker entry point; rxpool starts it itself.\n');
+  process.exit(1);
+}
+
+const outbox = new Outbox((batch: WorkerMessage[]) => {
+  if (process.connected) send(batch);
+});
+const runner = new Runner(outbox);
+
+process.on('disconnect', () => process.exit(0));
+process.on('message', (batch: ParentMessage[]) => runner.receive(batch));
+const onLeftover = (error: unknown) => {
+  if (!process.connected) process.exit(0);
+  runner.leftover(error);
+};
+process.on('uncaughtException', onLeftover);
+process.on('unhandledRejection', onLeftover);
+
+installHelpers(globalThis);
+outbox.push([FromWorker.Ready]);
+outbox.flush();
+if (process.env.RXPOOL_WATCHDOG !== '0') watchParent(process.ppid);

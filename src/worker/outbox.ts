@@ -1,0 +1,59 @@
+import { SerializationError } from '../errors.js';
+import { FromWorker, type WorkerMessage } from '../protocol/messages.js';
+import { describeCulprit, findCulprit } from '../shipping/culprit.js';
+import { encodeThrown } from '../shipping/thrown.js';
+
+/** Results wait at most this long for company before they are sent. */
+const MAX_BATCH_AGE_MS = 1;
+
+/**
+ * Collects messages for the parent and sends them in batches. A batch is flushed when the worker
+ * has nothing left to run or when its oldest message is a millisecond old, so tiny tasks share IPC
+ * writes while a result never waits behind more than one task.
+ */
+export class Outbox {
+  readonly #send: (batch: WorkerMessage[]) => void;
+  #batch: WorkerMessage[] = [];
+  #since = 0;
+
+  constructor(send: (batch: WorkerMessage[]) => void) {
+    this.#send = send;
+  }
+
+  push(message: WorkerMessage): void {
+    if (this.#batch.length === 0) this.#since = performance.now();
+    this.#batch.push(message);
+  }
+
+  /** True when the batch should go now even though more work is queued. */
+  get stale(): boolean {
+    return this.#batch.length > 0 && performance.now() - this.#since >= MAX_BATCH_AGE_MS;
+  }
+
+  flush(): void {
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    try {
+      this.#send(batch);
+    } catch {
+      // Some value in the batch cannot be cloned: send one by one so only the culprit fails.
+      for (const message of batch) this.#sendAlone(message);
+    }
+  }
+
+  #sendAlone(message: WorkerMessage): void {
+    try {
+      this.#send([message]);
+    } catch (error) {
+      if (message[0] !== FromWorker.Ok) throw error;
+      const [, taskId, value] = message;
+      const culprit = findCulprit(value);
+      const failure = new SerializationError(
+        describeCulprit('the result', culprit, error instanceof Error ? error.message : String(error)),
+        { stage: 'result', path: culprit?.path, taskId },
+      );
+      this.#send([[FromWorker.Err, taskId, encodeThrown(failure)]]);
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { SerializationError } from '../errors.js';
+import {
+  FromWorker,
+  type ParentMessage,
+  type TaskMessage,
+  ToWorker,
+  type WorkerMessage,
+} from '../protocol/messages.js';
+import { encodeThrown } from '../shipping/thrown.js';
+import { compileShipped } from './compile.js';
+import type { Outbox } from './outbox.js';
+
+type Shipped = (...args: unknown[]) => unknown;
+
+/** The task running now, and a way to settle it early (an async leftover blamed on it). */
+interface Running {
+  readonly taskId: number;
+  settled: boolean;
+  readonly done: () => void;
+}
+
+/**
+ * Runs tasks one at a time, in the order they arrive. Sync tasks run back to back in one turn of
+ * the event loop; an async task is awaited before the next starts. Every task ends in exactly one
+ * message: Ok, Err, or Skipped when the parent dropped it before it started.
+ */
+export class Runner {
+  readonly #outbox: Outbox;
+  readonly #functions = new Map<number, Shipped>();
+  readonly #queue: TaskMessage[] = [];
+  readonly #context = new AsyncLocalStorage<number>();
+  #running: Running | undefined;
+  #pumping = false;
+
+  constructor(outbox: Outbox) {
+    this.#outbox = outbox;
+  }
+
+  receive(batch: ParentMessage[]): void {
+    for (const message of batch) {
+      if (message[0] === ToWorker.Task) this.#queue.push(message);
+      else this.#drop(message[1]);
+    }
+    this.#pump();
+  }
+
+  /**
+   * An error thrown outside any task's own flow: a timer or an unawaited promise. If it comes from
+   * the task running now, that task fails with it; otherwise the parent hears of it as a leftover.
+   * Either way the worker lives on.
+   */
+  leftover(error: unknown): void {
+    const origin = this.#context.getStore();
+    const running = this.#running;
+    if (running && !running.settled && (origin === undefined || origin === running.taskId)) {
+      this.#settle(running, [FromWorker.Err, running.taskId, encodeThrown(error)]);
+    } else {
+      this.#outbox.push([FromWorker.Leftover, origin ?? null, encodeThrown(error)]);
+      if (!running) this.#outbox.flush();
+    }
+  }
+
+  #drop(taskId: number): void {
+    const index = this.#queue.findIndex((task) => task[1] === taskId);
+    if (index === -1) return; // already running or done: its result will tell
+    this.#queue.splice(index, 1);
+    this.#outbox.push([FromWorker.Skipped, taskId]);
+    if (!this.#running) this.#outbox.flush();
+  }
+
+  #pump(): void {
+    if (this.#pumping || this.#running) return;
+    this.#pumping = true;
+    try {
+      for (let task = this.#queue.shift(); task; task = this.#queue.shift()) {
+        if (this.#outbox.stale) this.#outbox.flush();
+        if (this.#start(task) === 'async') return;
+      }
+      this.#outbox.flush();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** Runs one task; 'async' when it is still running after this call returns. */
+  #start(task: TaskMessage): 'sync' | 'async' {
+    let async = false;
+    const running: Running = {
+      taskId: task[1],
+      settled: false,
+      done: () => {
+        this.#running = undefined;
+        if (async) this.#pump();
+      },
+    };
+    this.#running = running;
+    this.#context.run(task[1], () => this.#execute(task, running));
+    if (this.#running !== running) return 'sync';
+    async = true;
+    return 'async';
+  }
+
+  #execute([, taskId, fnId, args, source, chunk]: TaskMessage, running: Running): void {
+    let fn = this.#functions.get(fnId);
+    if (!fn) {
+      try {
+        if (!source) throw new Error(`function #${fnId} was never sent to this worker`);
+        fn = compileShipped(source);
+        this.#functions.set(fnId, fn);
+      } catch (error) {
+        const failure = new SerializationError(
+          `The function \`${source?.name || 'anonymous'}\` could not be rebuilt in the worker: ${String(error)}`,
+          { stage: 'function', taskId, functionName: source?.name },
+          { cause: error },
+        );
+        this.#settle(running, [FromWorker.Err, taskId, encodeThrown(failure)]);
+        return;
+      }
+    }
+    if (chunk) this.#runChunk(fn, args, running);
+    else this.#runOne(fn, args, running);
+  }
+
+  #runOne(fn: Shipped, args: unknown[], running: Running): void {
+    const { taskId } = running;
+    try {
+      const value = fn(...args);
+      if (isThenable(value)) {
+        value.then(
+          (resolved) => this.#settle(running, [FromWorker.Ok, taskId, resolved]),
+          (error: unknown) => this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error)]),
+        );
+      } else {
+        this.#settle(running, [FromWorker.Ok, taskId, value]);
+      }
+    } catch (error) {
+      this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error)]);
+    }
+  }
+
+  /** Applies `fn` to each item in turn; on a failure, the results so far travel with the error. */
+  #runChunk(fn: Shipped, items: unknown[], running: Running): void {
+    const { taskId } = running;
+    const results: unknown[] = [];
+    const fail = (error: unknown) => this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error), results]);
+    const next = (from: number): void => {
+      for (let i = from; i < items.length; i++) {
+        let value: unknown;
+        try {
+          value = fn(items[i]);
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        if (isThenable(value)) {
+          value.then((resolved) => {
+            results.push(resolved);
+            next(i + 1);
+          }, fail);
+          return;
+        }
+        results.push(value);
+      }
+      this.#settle(running, [FromWorker.Ok, taskId, results]);
+    };
+    next(0);
+  }
+
+  #settle(running: Running, message: WorkerMessage): void {
+    if (running.settled) return;
+    running.settled = true;
+    this.#outbox.push(message);
+    if (this.#queue.length === 0) this.#outbox.flush();
+    running.done();
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

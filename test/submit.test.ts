@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { CancelledError, Future, ProcessPoolExecutor, ShutdownExecutorError } from 'rxpool';
+import { nextTurn, range, until, withExecutor } from './support/pool.js';
+
+const T = { timeout: 30_000 };
+
+describe('submit', T, () => {
+  test('runs a function in another process and resolves its value', T, () =>
+    withExecutor({ maxWorkers: 2 }, async ({ executor }) => {
+      const future = executor.submit((a: number, b: number) => a + b, 1, 2);
+      assert.ok(future instanceof Future);
+      assert.equal(await future, 3);
+      assert.equal(future.state, 'fulfilled');
+      assert.notEqual(await executor.submit(() => process.pid), process.pid);
+    }),
+  );
+
+  test('awaits async functions in the worker', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const value = await executor.submit(async (x: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return x * 2;
+      }, 21);
+      assert.equal(value, 42);
+    }),
+  );
+
+  test('a Future reports pending, running, then fulfilled', T, () =>
+    withExecutor({ maxWorkers: 1 }, async (recorded) => {
+      const { executor } = recorded;
+      const future = executor.submit(() => new Promise((resolve) => setTimeout(() => resolve('ok'), 200)));
+      assert.equal(future.state, 'pending');
+      assert.equal(future.done, false);
+      await until(recorded, (e) => e.type === 'task-start' && e.taskId === future.taskId);
+      assert.equal(future.state, 'running');
+      assert.equal(await future, 'ok');
+      assert.equal(future.state, 'fulfilled');
+      assert.equal(future.done, true);
+    }),
+  );
+
+  test('50 tasks on 4 workers use exactly 4 distinct processes', T, () =>
+    withExecutor({ maxWorkers: 4 }, async ({ executor, pids }) => {
+      const results = await Promise.all(range(50).map((k) => executor.submit((x: number) => [x, process.pid], k)));
+      assert.deepEqual(
+        results.map(([k]) => k),
+        range(50),
+      );
+      const used = new Set(results.map(([, pid]) => pid));
+      assert.equal(used.size, 4);
+      assert.deepEqual(used, pids);
+    }),
+  );
+
+  test('cancel() drops a queued task: it rejects with CancelledError and never runs', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
+      const blocker = executor.submit(() => new Promise((resolve) => setTimeout(resolve, 300)));
+      const queued = executor.submit(() => 'should not run');
+      assert.equal(queued.cancel(), true);
+      assert.equal(queued.state, 'cancelled');
+      assert.equal(queued.cancel(), true, 'cancelling twice still says cancelled');
+      await assert.rejects(queued, CancelledError);
+      await blocker;
+      assert.equal(blocker.cancel(), false, 'a finished task cannot be cancelled');
+      assert.ok(!events.some((e) => e.type === 'task-start' && e.taskId === queued.taskId));
+    }),
+  );
+
+  test('cancel() of a running task returns false and the task completes', T, () =>
+    withExecutor({ maxWorkers: 1 }, async (recorded) => {
+      const running = recorded.executor.submit(() => new Promise((resolve) => setTimeout(() => resolve(7), 200)));
+      await until(recorded, (e) => e.type === 'task-start');
+      assert.equal(running.cancel(), false);
+      assert.equal(await running, 7);
+    }),
+  );
+
+  test('an unobserved failed Future raises no unhandled rejection', T, () =>
+    withExecutor({ maxWorkers: 1 }, async (recorded) => {
+      const { executor } = recorded;
+      let unhandled: unknown;
+      const listener = (reason: unknown) => {
+        unhandled = reason;
+      };
+      process.on('unhandledRejection', listener);
+      try {
+        const future = executor.submit(() => {
+          throw new Error('nobody listens');
+        });
+        await until(recorded, (e) => e.type === 'task-end' && e.taskId === future.taskId);
+        await nextTurn();
+        assert.equal(unhandled, undefined);
+        assert.equal(future.state, 'rejected');
+      } finally {
+        process.off('unhandledRejection', listener);
+      }
+    }),
+  );
+
+  test('submit after shutdown throws ShutdownExecutorError', T, async () => {
+    const executor = new ProcessPoolExecutor({ maxWorkers: 1, execArgv: [] });
+    await executor.shutdown();
+    assert.throws(() => executor.submit(() => 1), ShutdownExecutorError);
+    assert.throws(() => executor.map((x: number) => x, [1]), ShutdownExecutorError);
+    assert.equal(executor.state, 'shut-down');
+  });
+
+  test('rejects bad options at construction with a precise error', T, () => {
+    assert.throws(
+      () => new ProcessPoolExecutor({ maxWorkers: 0 }),
+      /maxWorkers must be an integer greater than 0, got 0/,
+    );
+    assert.throws(() => new ProcessPoolExecutor({ maxWorkers: 1.5 }), RangeError);
+    assert.throws(() => new ProcessPoolExecutor({ execArgv: 'x' as never }), /execArgv must be an array of strings/);
+    assert.throws(() => new ProcessPoolExecutor({ env: { A: 1 as never } }), /env.A must be a string/);
+    const executor = new ProcessPoolExecutor({ maxWorkers: 1 });
+    assert.throws(() => executor.submit(42 as never), /Expected a function to run in a worker, got number/);
+    return executor.shutdown();
+  });
+});
+
+describe('map', T, () => {
+  test('yields results in input order even when later items finish first', T, () =>
+    withExecutor({ maxWorkers: 3 }, async ({ executor }) => {
+      const delays = [120, 10, 60, 0, 90, 30];
+      const results: number[] = [];
+      for await (const value of executor.map(
+        (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms)),
+        delays,
+      )) {
+        results.push(value);
+      }
+      assert.deepEqual(results, delays);
+    }),
+  );
+
+  test('chunksize batches items and keeps order', T, () =>
+    withExecutor({ maxWorkers: 2 }, async ({ executor, events }) => {
+      const results: number[] = [];
+      for await (const value of executor.map((x: number) => x * x, range(100), { chunksize: 7 })) results.push(value);
+      assert.deepEqual(
+        results,
+        range(100).map((x) => x * x),
+      );
+      assert.equal(events.filter((e) => e.type === 'task-end').length, Math.ceil(100 / 7));
+    }),
+  );
+
+  test('a failing item throws at its position, after the results before it', T, () =>
+    withExecutor({ maxWorkers: 2 }, async ({ executor }) => {
+      for (const chunksize of [1, 3]) {
+        const seen: number[] = [];
+        await assert.rejects(async () => {
+          for await (const value of executor.map(
+            (x: number) => {
+              if (x === 4) throw new RangeError(`bad item ${x}`);
+              return x;
+            },
+            range(8),
+            { chunksize },
+          )) {
+            seen.push(value);
+          }
+        }, /bad item 4/);
+        assert.deepEqual(seen, [0, 1, 2, 3], `chunksize ${chunksize}`);
+      }
+    }),
+  );
+
+  test('accepts async iterables', T, () =>
+    withExecutor({ maxWorkers: 2 }, async ({ executor }) => {
+      async function* source() {
+        for (let i = 0; i < 10; i++) yield i;
+      }
+      const results: number[] = [];
+      for await (const value of executor.map((x: number) => x + 1, source(), { chunksize: 3 })) results.push(value);
+      assert.deepEqual(
+        results,
+        range(10).map((x) => x + 1),
+      );
+    }),
+  );
+
+  test('an error from the input iterable throws from map() itself', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      function* source() {
+        yield 1;
+        throw new Error('source broke');
+      }
+      assert.throws(() => executor.map((x: number) => x, source()), /source broke/);
+      assert.throws(() => executor.map((x: number) => x, [1], { chunksize: 0 }), /chunksize must be an integer/);
+    }),
+  );
+
+  test('leaving the loop early cancels the tasks that have not started', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
+      for await (const value of executor.map(
+        (x: number) => new Promise((resolve) => setTimeout(() => resolve(x), 20)),
+        range(20),
+      )) {
+        if (value === 1) break;
+      }
+      await executor.shutdown();
+      const started = events.filter((e) => e.type === 'task-start').length;
+      assert.ok(started <= 3, `${started} tasks started after break at item 1`);
+    }),
+  );
+});

@@ -1,0 +1,76 @@
+/**
+ * Test support: executors whose every worker pid is recorded, so each test can assert that no
+ * worker process outlives the executor.
+ */
+import assert from 'node:assert/strict';
+import { filter, firstValueFrom } from 'rxjs';
+import { type ExecutorOptions, ProcessPoolExecutor, type WorkerEvent } from 'rxpool';
+
+/** True while a process with this pid exists (and is not a zombie we could still reap). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Resolves once `pid` is gone; rejects after `ms`. Polls: a foreign process offers no event. */
+export async function waitForExit(pid: number, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still alive after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface Recorded {
+  readonly executor: ProcessPoolExecutor;
+  /** Every event seen so far. */
+  readonly events: WorkerEvent[];
+  /** Every worker pid ever spawned. */
+  readonly pids: Set<number>;
+}
+
+/**
+ * Runs `body` with a fresh executor (execArgv [] unless given: workers start faster without the
+ * test runner's loader), then shuts it down and checks that every worker process it spawned is gone.
+ */
+export async function withExecutor<T>(options: ExecutorOptions, body: (recorded: Recorded) => Promise<T>): Promise<T> {
+  const executor = new ProcessPoolExecutor({ execArgv: [], ...options });
+  const events: WorkerEvent[] = [];
+  const pids = new Set<number>();
+  executor.events$.subscribe((event) => {
+    events.push(event);
+    if (event.type === 'spawned' && event.pid !== undefined) pids.add(event.pid);
+  });
+  try {
+    return await body({ executor, events, pids });
+  } finally {
+    await executor.shutdown({ killWorkers: true });
+    for (const pid of pids) assert.equal(isAlive(pid), false, `worker ${pid} outlived its executor`);
+  }
+}
+
+/** 0, 1, ..., n - 1. */
+export function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** Resolves with the first event (already recorded, or still to come) that matches `predicate`. */
+export function until<E extends WorkerEvent>(
+  recorded: Recorded,
+  predicate: (event: WorkerEvent) => event is E,
+): Promise<E>;
+export function until(recorded: Recorded, predicate: (event: WorkerEvent) => boolean): Promise<WorkerEvent>;
+export function until(recorded: Recorded, predicate: (event: WorkerEvent) => boolean): Promise<WorkerEvent> {
+  const seen = recorded.events.find(predicate);
+  if (seen) return Promise.resolve(seen);
+  return firstValueFrom(recorded.executor.events$.pipe(filter(predicate)));
+}
+
+/** One turn of the event loop: lets pending rejections surface as 'unhandledRejection'. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
