@@ -50,7 +50,7 @@ export class Outbox {
       const [, taskId, value] = message;
       const culprit = findCulprit(value);
       const failure = new SerializationError(
-        describeCulprit('the result', culprit, error instanceof Error ? error.message : String(error)),
+        `Task ${taskId} returned a value that cannot be sent back: ${describeCulprit('the result', culprit, error instanceof Error ? error.message : String(error))}.`,
         { stage: 'result', path: culprit?.path, taskId },
       );
       this.#send([[FromWorker.Err, taskId, encodeThrown(failure)]]);

@@ -67,7 +67,9 @@ export function until(recorded: Recorded, predicate: (event: WorkerEvent) => boo
 export function until(recorded: Recorded, predicate: (event: WorkerEvent) => boolean): Promise<WorkerEvent> {
   const seen = recorded.events.find(predicate);
   if (seen) return Promise.resolve(seen);
-  return firstValueFrom(recorded.executor.events$.pipe(filter(predicate)));
+  // An idle pool does not hold the event loop open (by design): the waiting test must.
+  const hold = setInterval(() => {}, 1000);
+  return firstValueFrom(recorded.executor.events$.pipe(filter(predicate))).finally(() => clearInterval(hold));
 }
 
 /** One turn of the event loop: lets pending rejections surface as 'unhandledRejection'. */

@@ -1,0 +1,369 @@
+/**
+ * The failure semantics: each failure fails only its own task, says what happened, and never hangs.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import {
+  BrokenExecutorError,
+  ProcessPoolExecutor,
+  SerializationError,
+  TerminatedWorkerError,
+  type WorkerErrorEvent,
+} from 'rxpool';
+import { isAlive, range, until, withExecutor } from './support/pool.js';
+
+const T = { timeout: 30_000 };
+
+describe('a function that throws', T, () => {
+  test('rejects with the original name, message, code, properties, cause and worker stack', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
+      const pid = await executor.submit(() => process.pid);
+      const error = await executor
+        .submit(function validate(input: string) {
+          class ValidationError extends Error {
+            code = 'E_INVALID';
+            field = 'email';
+            details = { min: 3, seen: new Map([['length', 1]]) };
+            constructor(message: string, options?: ErrorOptions) {
+              super(message, options);
+              this.name = 'ValidationError';
+            }
+          }
+          const cause = Object.assign(new TypeError('not a string'), { code: 'E_TYPE' });
+          throw new ValidationError(`bad input ${input}`, { cause });
+        }, 'x')
+        .then(
+          () => assert.fail('should reject'),
+          (e: unknown) => e as Error & Record<string, unknown>,
+        );
+      assert.ok(error instanceof Error);
+      assert.equal(error.name, 'ValidationError');
+      assert.equal(error.message, 'bad input x');
+      assert.equal(error.code, 'E_INVALID');
+      assert.equal(error.field, 'email');
+      assert.deepEqual(error.details, { min: 3, seen: new Map([['length', 1]]) });
+      assert.ok(error.cause instanceof TypeError);
+      assert.equal((error.cause as Error & { code: string }).code, 'E_TYPE');
+      assert.match(String(error.stack), /ValidationError: bad input x/);
+      assert.match(String(error.stack), /rxpool-fn:\/\/validate/, 'the stack shows the worker-side frame');
+      assert.equal(await executor.submit(() => process.pid), pid, 'the worker stays alive');
+      assert.ok(!events.some((e) => e.type === 'exit'));
+    }),
+  );
+
+  test('async rejections, built-in classes, AggregateError and non-Error values survive', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      await assert.rejects(
+        executor.submit(async () => {
+          await null;
+          throw new RangeError('too far');
+        }),
+        (e: unknown) => e instanceof RangeError && e.message === 'too far',
+      );
+      await assert.rejects(
+        executor.submit(() => {
+          throw new AggregateError([new Error('a'), new SyntaxError('b')], 'many');
+        }),
+        (e: unknown) =>
+          e instanceof AggregateError &&
+          e.errors.length === 2 &&
+          e.errors[1] instanceof SyntaxError &&
+          e.errors[1].message === 'b',
+      );
+      await assert.rejects(
+        executor.submit(() => {
+          throw 'a plain string';
+        }),
+        (e: unknown) => e === 'a plain string',
+      );
+      await assert.rejects(
+        executor.submit(() => Promise.reject({ status: 404 })),
+        (e: unknown) => (e as { status: number }).status === 404,
+      );
+    }),
+  );
+
+  test('an error property that cannot be cloned is described instead of failing the error', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const error = await executor
+        .submit(() => {
+          throw Object.assign(new Error('with a callback'), { retry: () => 1, code: 'E_CB' });
+        })
+        .then(
+          () => assert.fail('should reject'),
+          (e: unknown) => e as Error & Record<string, unknown>,
+        );
+      assert.equal(error.message, 'with a callback');
+      assert.equal(error.code, 'E_CB');
+      assert.match(String(error.retry), /function retry/);
+    }),
+  );
+});
+
+describe('values that cannot cross the process boundary', T, () => {
+  test('an argument holding a function fails that task with its path; the pool keeps working', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
+      const error = await executor
+        .submit((options: unknown) => options, { name: 'x', handler() {} })
+        .then(
+          () => assert.fail('should reject'),
+          (e: unknown) => e,
+        );
+      assert.ok(error instanceof SerializationError);
+      assert.equal(error.stage, 'argument');
+      assert.match(error.message, /argument 1 → \.handler is a function `handler`/);
+      assert.equal(error.path, 'argument 1 → .handler');
+      assert.equal(await executor.submit((a: number) => a * 2, 21), 42);
+      assert.ok(!events.some((e) => e.type === 'exit'), 'no worker died');
+    }),
+  );
+
+  test('symbols, promises, sockets and deep functions are each named', T, () =>
+    withExecutor({ maxWorkers: 2 }, async ({ executor }) => {
+      const { Socket } = await import('node:net');
+      const cases: Array<[unknown[], RegExp]> = [
+        [[1, Symbol('id')], /argument 2 is a symbol Symbol\(id\)/],
+        [[Promise.resolve(1)], /argument 1 is a Promise/],
+        [
+          [{ list: [1, { deep: new Map([['k', () => 0]]) }] }],
+          /argument 1 → \.list\[1\]\.deep\.get\("k"\) is a function/,
+        ],
+        [[new Socket()], /argument 1 → .* is a function|argument 1 is a Socket/],
+      ];
+      for (const [args, message] of cases) {
+        await assert.rejects(
+          executor.submit((...received: unknown[]) => received.length, ...args),
+          (e: unknown) => e instanceof SerializationError && message.test(e.message),
+        );
+      }
+    }),
+  );
+
+  test('a result that cannot be cloned fails the task; the worker stays alive', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const pid = await executor.submit(() => process.pid);
+      await assert.rejects(
+        executor.submit(() => ({ ok: true, callback: () => 1 })),
+        (e: unknown) =>
+          e instanceof SerializationError &&
+          e.stage === 'result' &&
+          /the result → \.callback is a function/.test(e.message),
+      );
+      await assert.rejects(
+        executor.submit(() => Symbol('s')),
+        SerializationError,
+      );
+      assert.equal(await executor.submit(() => process.pid), pid);
+    }),
+  );
+
+  test('a function using a variable of its enclosing scope names the function and the variable', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const factor = 3;
+      const error = await executor
+        .submit(function scale(x: number) {
+          return x * factor;
+        }, 2)
+        .then(
+          () => assert.fail('should reject'),
+          (e: unknown) => e,
+        );
+      assert.ok(error instanceof SerializationError);
+      assert.equal(error.stage, 'function');
+      assert.match(error.message, /`scale` uses `factor`/);
+      assert.match(error.message, /Pass `factor` as an argument/);
+      assert.ok(error.cause instanceof ReferenceError);
+    }),
+  );
+
+  test('native and bound functions are refused at submit, before anything is sent', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
+      assert.throws(() => executor.submit(Math.max, 1, 2), /`max` cannot be sent to a worker: it is native code/);
+      const bound = ((x: number) => x).bind(null);
+      assert.throws(() => executor.submit(bound, 1), /it is a bound function/);
+      assert.equal(events.length, 0, 'no worker was spawned');
+    }),
+  );
+});
+
+describe('a worker that dies while running a task', T, () => {
+  const deaths: Array<[string, () => unknown, (e: TerminatedWorkerError) => void]> = [
+    [
+      'process.exit(3)',
+      () => process.exit(3),
+      (e) => {
+        assert.equal(e.exitCode, 3);
+        assert.equal(e.signal, null);
+        assert.match(e.message, /exited with code 3/);
+        assert.match(e.hint, /process\.exit\(3\)/);
+      },
+    ],
+    ['process.exit(0)', () => process.exit(0), (e) => assert.equal(e.exitCode, 0)],
+    [
+      'SIGSEGV',
+      () => process.kill(process.pid, 'SIGSEGV'),
+      (e) => {
+        assert.equal(e.signal, 'SIGSEGV');
+        assert.match(e.hint, /segmentation fault/);
+      },
+    ],
+    [
+      'SIGKILL',
+      () => process.kill(process.pid, 'SIGKILL'),
+      (e) => {
+        assert.equal(e.signal, 'SIGKILL');
+        assert.match(e.hint, /out-of-memory killer/);
+      },
+    ],
+    [
+      'abort()',
+      () => process.abort(),
+      (e) => {
+        assert.equal(e.signal, 'SIGABRT');
+        assert.match(e.hint, /aborted/);
+      },
+    ],
+  ];
+
+  for (const [name, die, check] of deaths) {
+    test(`${name}: only that task fails, with exit details; other tasks complete; the pool heals`, T, () =>
+      withExecutor({ maxWorkers: 2 }, async ({ executor, pids }) => {
+        const others = range(6).map((i) =>
+          executor.submit((x: number) => new Promise((resolve) => setTimeout(() => resolve(x), 30)), i),
+        );
+        const doomed = executor.submit(die);
+        const error = await doomed.then(
+          () => assert.fail('should reject'),
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof TerminatedWorkerError, String(error));
+        assert.equal(error.taskId, doomed.taskId);
+        assert.ok(error.pid !== undefined && pids.has(error.pid));
+        assert.match(error.message, new RegExp(`pid ${error.pid}`));
+        check(error);
+        assert.deepEqual(await Promise.all(others), range(6));
+        assert.equal(await executor.submit(() => 'healed'), 'healed');
+        assert.equal(isAlive(error.pid as number), false);
+      }),
+    );
+  }
+
+  test('V8 heap exhaustion is reported as such', T, () =>
+    withExecutor({ maxWorkers: 1, execArgv: ['--max-old-space-size=24'] }, async ({ executor }) => {
+      const error = await executor
+        .submit(() => {
+          const hoard: number[][] = [];
+          for (;;) hoard.push(new Array(100_000).fill(hoard.length));
+        })
+        .then(
+          () => assert.fail('should reject'),
+          (e: unknown) => e,
+        );
+      assert.ok(error instanceof TerminatedWorkerError);
+      assert.match(error.hint, /V8 heap ran out of memory/);
+      assert.match(error.stderr, /heap out of memory|Reached heap limit/);
+      assert.equal(await executor.submit(() => 1 + 1), 2);
+    }),
+  );
+
+  test('a real out-of-memory kill by the kernel (memory cgroup) is reported with SIGKILL', T, async (t) => {
+    const group = `/sys/fs/cgroup/memory/rxpool-test-${process.pid}`;
+    try {
+      mkdirSync(group);
+      writeFileSync(`${group}/memory.limit_in_bytes`, String(96 * 1024 * 1024));
+    } catch {
+      t.skip('needs a writable cgroup v1 memory controller (Linux, root)');
+      return;
+    }
+    try {
+      await withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+        const pid = await executor.submit(() => process.pid);
+        writeFileSync(`${group}/cgroup.procs`, String(pid));
+        const error = await executor
+          .submit(() => {
+            const hoard: Buffer[] = [];
+            for (let i = 0; i < 1024; i++) hoard.push(Buffer.alloc(1 << 20, 1));
+            return hoard.length;
+          })
+          .then(
+            () => assert.fail('should reject'),
+            (e: unknown) => e,
+          );
+        assert.ok(error instanceof TerminatedWorkerError);
+        assert.equal(error.signal, 'SIGKILL');
+        assert.equal(error.pid, pid);
+        assert.notEqual(await executor.submit(() => process.pid), pid);
+      });
+    } finally {
+      rmdirSync(group);
+    }
+  });
+});
+
+describe('workers that cannot start', T, () => {
+  test('a bad execArgv breaks the executor with the worker stderr; no respawn loop', T, async () => {
+    const executor = new ProcessPoolExecutor({ maxWorkers: 3, execArgv: ['--no-such-flag'] });
+    let spawned = 0;
+    executor.events$.subscribe((e) => {
+      if (e.type === 'spawned') spawned++;
+    });
+    const futures = range(5).map((i) => executor.submit((x: number) => x, i));
+    for (const future of futures) {
+      await assert.rejects(
+        future,
+        (e: unknown) =>
+          e instanceof BrokenExecutorError && /bad option: --no-such-flag/.test(e.stderr) && e.exitCode === 9,
+      );
+    }
+    assert.equal(executor.state, 'broken');
+    assert.throws(() => executor.submit(() => 1), BrokenExecutorError);
+    assert.ok(spawned <= 3, `${spawned} workers spawned`);
+    await executor.shutdown();
+  });
+
+  test('a missing cwd breaks the executor with the spawn error', T, async () => {
+    const executor = new ProcessPoolExecutor({ maxWorkers: 1, cwd: '/no/such/directory' });
+    await assert.rejects(
+      executor.submit(() => 1),
+      (e: unknown) => e instanceof BrokenExecutorError && /ENOENT/.test(e.message),
+    );
+    await executor.shutdown();
+  });
+});
+
+describe("a task's leftovers", T, () => {
+  test('an unhandled rejection during a task fails that task; the worker survives', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const pid = await executor.submit(() => process.pid);
+      await assert.rejects(
+        executor.submit(
+          () =>
+            new Promise((resolve) => {
+              Promise.reject(new Error('forgotten promise'));
+              setTimeout(resolve, 200);
+            }),
+        ),
+        /forgotten promise/,
+      );
+      assert.equal(await executor.submit(() => process.pid), pid);
+    }),
+  );
+
+  test('a timer that throws after its task ended surfaces on events$; the worker survives', T, () =>
+    withExecutor({ maxWorkers: 1 }, async (recorded) => {
+      const { executor } = recorded;
+      const first = executor.submit(() => {
+        setTimeout(() => {
+          throw new Error('late timer');
+        }, 50);
+        return process.pid;
+      });
+      const pid = await first;
+      const event = await until(recorded, (e): e is WorkerErrorEvent => e.type === 'worker-error');
+      assert.equal(event.taskId, first.taskId);
+      assert.match(String(event.error), /late timer/);
+      assert.equal(await executor.submit(() => process.pid), pid);
+    }),
+  );
+});
