@@ -9,6 +9,7 @@ import { withExecutor } from './support/pool.js';
 
 const T = { timeout: 60_000 };
 const echo = <V>(value: V): V => value;
+const echoAll = (...values: unknown[]): unknown[] => values;
 
 describe('structured clone round trips', T, () => {
   test('the structured-clone types arrive as they left, in both directions', T, () =>
@@ -107,7 +108,7 @@ describe('structured clone round trips', T, () => {
             else if (layer === 'map') value = new Map<unknown, unknown>([['inner', value]]);
             else value = new Set([value]);
           }
-          const error = await executor.submit(echo, 'first', value).then(
+          const error = await executor.submit(echoAll, 'first', value).then(
             () => assert.fail('should reject'),
             (e: unknown) => e,
           );

@@ -16,12 +16,7 @@ export function watchParent(parentPid: number): void {
       if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
     }, ${INTERVAL_MS});
   `;
-  const thread = new Worker(source, {
-    eval: true,
-    stdout: false,
-    stderr: false,
-    resourceLimits: { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1, stackSizeMb: 1 },
-  });
+  const thread = new Worker(source, { eval: true, stdout: false, stderr: false });
   thread.unref();
   // A watchdog that fails to start must not take the worker down with it.
   thread.on('error', () => {});

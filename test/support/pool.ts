@@ -3,16 +3,25 @@
  * worker process outlives the executor.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { filter, firstValueFrom } from 'rxjs';
 import { type ExecutorOptions, ProcessPoolExecutor, type WorkerEvent } from 'rxpool';
 
-/** True while a process with this pid exists (and is not a zombie we could still reap). */
+/**
+ * True while a process with this pid runs. A zombie (dead, not yet reaped by whoever adopted it)
+ * counts as gone: it runs no code and holds no memory.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
   }
 }
 

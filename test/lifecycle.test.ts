@@ -1,0 +1,238 @@
+/**
+ * Shutdown, lifecycle events, and the promise that no worker process outlives its reason to exist.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ProcessPoolExecutor, ShutdownExecutorError, type WorkerEvent } from 'rxpool';
+import { isAlive, range, until, waitForExit, withExecutor } from './support/pool.js';
+
+const T = { timeout: 30_000 };
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('shutdown', T, () => {
+  test('by default lets queued and running tasks finish, then every worker exits', T, () =>
+    withExecutor({ maxWorkers: 2 }, async ({ executor, events, pids }) => {
+      const futures = range(10).map((i) =>
+        executor.submit((x: number) => new Promise((resolve) => setTimeout(() => resolve(x), 30)), i),
+      );
+      await executor.shutdown();
+      assert.equal(executor.state, 'shut-down');
+      assert.deepEqual(
+        futures.map((f) => f.state),
+        range(10).map(() => 'fulfilled'),
+      );
+      assert.deepEqual(await Promise.all(futures), range(10));
+      const exits = events.filter((e) => e.type === 'exit');
+      assert.equal(exits.length, pids.size);
+      assert.ok(exits.every((e) => e.type === 'exit' && e.reason === 'shutdown' && e.code === 0));
+      for (const pid of pids) assert.equal(isAlive(pid), false);
+    }),
+  );
+
+  test('wait: false resolves at once while the pool drains', T, () =>
+    withExecutor({ maxWorkers: 1 }, async (recorded) => {
+      const { executor } = recorded;
+      const slow = executor.submit(() => new Promise((resolve) => setTimeout(() => resolve('done'), 200)));
+      await executor.shutdown({ wait: false });
+      assert.equal(executor.state, 'shutting-down');
+      assert.equal(await slow, 'done');
+      await until(recorded, (e) => e.type === 'exit');
+    }),
+  );
+
+  test('killWorkers kills workers and the processes they started, and rejects unfinished tasks', T, () =>
+    withExecutor({ maxWorkers: 2 }, async (recorded) => {
+      const { executor } = recorded;
+      const grandchildren = range(2).map(() =>
+        executor.submit(async () => {
+          const { spawn } = await import('node:child_process');
+          const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+          await new Promise((resolve) => setTimeout(resolve, 60_000));
+          return child.pid;
+        }),
+      );
+      const queued = range(3).map(() => executor.submit(() => 'never'));
+      await until(recorded, (e) => e.type === 'task-start' && e.taskId === grandchildren[1]?.taskId);
+      const sleepers = await sleepProcessesOf(recorded.pids);
+      assert.equal(sleepers.length, 2, 'each worker started a grandchild');
+      const started = performance.now();
+      await executor.shutdown({ killWorkers: true });
+      assert.ok(performance.now() - started < 2000, 'killing is immediate');
+      for (const future of [...grandchildren, ...queued]) await assert.rejects(future, ShutdownExecutorError);
+      for (const pid of sleepers) await waitForExit(pid, 2000);
+    }),
+  );
+
+  test('`await using` shuts the executor down at the end of the scope', T, async () => {
+    let pids: number[];
+    {
+      await using executor = new ProcessPoolExecutor({ maxWorkers: 2, execArgv: [] });
+      pids = await Promise.all(range(4).map(() => executor.submit(() => process.pid)));
+    }
+    for (const pid of pids) assert.equal(isAlive(pid), false);
+  });
+});
+
+describe('events$', T, () => {
+  test('tells each worker’s life: spawned, ready, task-start, task-end, exit, with ids and pids', T, async () => {
+    const executor = new ProcessPoolExecutor({ maxWorkers: 1, execArgv: [] });
+    const events: WorkerEvent[] = [];
+    const completed = new Promise<void>((resolve) =>
+      executor.events$.subscribe({ next: (e) => events.push(e), complete: resolve }),
+    );
+    const future = executor.submit(() => 'hello');
+    await future;
+    await executor.shutdown();
+    await completed;
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['spawned', 'ready', 'task-start', 'task-end', 'exit'],
+    );
+    const [spawned] = events;
+    assert.ok(spawned && spawned.workerId === 1 && typeof spawned.pid === 'number');
+    assert.ok(events.every((e) => e.workerId === 1 && e.pid === spawned.pid));
+    assert.ok(events.every((e, i) => i === 0 || e.time >= (events[i - 1] as WorkerEvent).time));
+    const end = events[3];
+    assert.ok(end?.type === 'task-end' && end.ok && end.value === 'hello' && end.taskId === future.taskId);
+    assert.ok(end.duration >= 0);
+  });
+
+  test('a crash shows as task-end with the error, then exit with code, signal and reason', T, () =>
+    withExecutor({ maxWorkers: 1 }, async (recorded) => {
+      const doomed = recorded.executor.submit(() => process.exit(5));
+      await doomed.then(
+        () => assert.fail('should reject'),
+        () => {},
+      );
+      const exit = await until(recorded, (e) => e.type === 'exit');
+      assert.ok(exit.type === 'exit' && exit.code === 5 && exit.reason === 'crashed');
+      assert.equal(exit.runningTaskId, doomed.taskId);
+      const end = recorded.events.find((e) => e.type === 'task-end');
+      assert.ok(end?.type === 'task-end' && !end.ok && end.taskId === doomed.taskId);
+      assert.ok(recorded.events.indexOf(end) < recorded.events.indexOf(exit));
+    }),
+  );
+
+  test('each worker sees RXPOOL_WORKER_ID, the env option merged over process.env, and cwd', T, () =>
+    withExecutor(
+      { maxWorkers: 1, env: { RXPOOL_TEST_VALUE: 'from-env', HOME: undefined }, cwd: '/tmp' },
+      async ({ executor }) => {
+        const seen = await executor.submit(() => ({
+          id: process.env.RXPOOL_WORKER_ID,
+          value: process.env.RXPOOL_TEST_VALUE,
+          home: process.env.HOME,
+          path: process.env.PATH,
+          cwd: process.cwd(),
+        }));
+        assert.deepEqual(seen, { id: '1', value: 'from-env', home: undefined, path: process.env.PATH, cwd: '/tmp' });
+      },
+    ),
+  );
+
+  test(
+    'execArgv reaches the workers; by default they inherit this process’s flags minus debugging ones',
+    T,
+    async () => {
+      await withExecutor({ maxWorkers: 1, execArgv: ['--max-old-space-size=123'] }, async ({ executor }) => {
+        assert.deepEqual(await executor.submit(() => process.execArgv), ['--max-old-space-size=123']);
+      });
+      const executor = new ProcessPoolExecutor({ maxWorkers: 1 });
+      try {
+        // This test file runs under `node --import tsx --test ...`: the loader carries over, test flags do not.
+        const inherited = await executor.submit(() => process.execArgv);
+        assert.deepEqual(
+          inherited,
+          process.execArgv.filter((flag) => !flag.startsWith('--test')),
+        );
+        assert.ok(inherited.includes('tsx'));
+      } finally {
+        await executor.shutdown();
+      }
+    },
+  );
+});
+
+describe('no orphans', T, () => {
+  test('a script that never calls shutdown() exits within a second of its last result', T, () =>
+    runFixture('forgets-shutdown.mjs', async (child, line) => {
+      const printedAt = performance.now();
+      const { results, pids } = JSON.parse(line) as { results: number[]; pids: number[] };
+      assert.deepEqual(results, [10, 20, 30, 40]);
+      const [code] = await once(child, 'exit');
+      const lingered = performance.now() - printedAt;
+      assert.equal(code, 0);
+      assert.ok(lingered < 1000, `the script lingered ${lingered.toFixed(0)} ms after its last result`);
+      for (const pid of pids) await waitForExit(pid, 1000);
+      return pids;
+    }),
+  );
+
+  test('SIGKILL of the parent: idle, async-busy and sync-busy workers all exit within about 2 s', T, () =>
+    runFixture('killed-parent.mjs', async (child, line) => {
+      const { pids } = JSON.parse(line) as { pids: number[] };
+      assert.equal(pids.length, 2);
+      assert.ok(pids.every(isAlive));
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      for (const pid of pids) await waitForExit(pid, 2500);
+      return pids;
+    }),
+  );
+
+  test('a parent that dies of an uncaught exception takes its busy workers with it', T, () =>
+    runFixture('crashing-parent.mjs', async (child, line) => {
+      const { pids } = JSON.parse(line) as { pids: number[] };
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 1);
+      for (const pid of pids) await waitForExit(pid, 1000);
+      return pids;
+    }),
+  );
+});
+
+/**
+ * Runs a fixture script, hands its first stdout line to `body`, and whatever happens kills the
+ * script and the worker pids `body` reported, so a failing test leaves nothing running.
+ */
+async function runFixture(name: string, body: (child: ChildProcess, line: string) => Promise<number[]>): Promise<void> {
+  const child = spawn(process.execPath, [fixture(name)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let pids: number[] = [];
+  try {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    const [line] = (await once(lines, 'line')) as [string];
+    // Orphaned workers would inherit this pipe: stop reading so it cannot hold this process open.
+    lines.close();
+    child.stdout?.destroy();
+    pids = (JSON.parse(line) as { pids: number[] }).pids;
+    await body(child, line);
+  } finally {
+    for (const pid of [child.pid, ...pids]) {
+      try {
+        if (pid !== undefined) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone, as it should be
+      }
+    }
+  }
+}
+
+/** Pids of `sleep` processes whose parent is one of `parents` (read from /proc). */
+async function sleepProcessesOf(parents: Set<number>): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const found: number[] = [];
+  for (let attempt = 0; attempt < 100 && found.length < parents.size; attempt++) {
+    found.length = 0;
+    for (const entry of await readdir('/proc')) {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+      const match = /^\d+ \(sleep\) \S (\d+)/.exec(stat);
+      if (match && parents.has(Number(match[1]))) found.push(Number(entry));
+    }
+    if (found.length < parents.size) await sleep(20);
+  }
+  return found;
+}
