@@ -1,0 +1,108 @@
+import { runInNewContext } from 'node:vm';
+import { WORKER_HELPERS } from './helper-names.js';
+
+/**
+ * The globals that Node itself defines, on top of the language's own (Node 20 and later, some
+ * behind a flag in older versions). A fixed list rather than this process's `globalThis`: the
+ * parent also holds globals that workers never get (a test runner's `describe` and `expect`, or
+ * whatever the application put there), and a function that uses them must be reported.
+ */
+export const NODE_GLOBALS: readonly string[] = [
+  'global',
+  'process',
+  'Buffer',
+  'console',
+  'queueMicrotask',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+  'structuredClone',
+  'atob',
+  'btoa',
+  'performance',
+  'fetch',
+  'crypto',
+  'navigator',
+  'localStorage',
+  'sessionStorage',
+  'gc', // --expose-gc
+  'AbortController',
+  'AbortSignal',
+  'Blob',
+  'BroadcastChannel',
+  'ByteLengthQueuingStrategy',
+  'CloseEvent',
+  'CompressionStream',
+  'CountQueuingStrategy',
+  'Crypto',
+  'CryptoKey',
+  'CustomEvent',
+  'DecompressionStream',
+  'DOMException',
+  'Event',
+  'EventSource',
+  'EventTarget',
+  'File',
+  'FormData',
+  'Headers',
+  'MessageChannel',
+  'MessageEvent',
+  'MessagePort',
+  'Navigator',
+  'Performance',
+  'PerformanceEntry',
+  'PerformanceMark',
+  'PerformanceMeasure',
+  'PerformanceObserver',
+  'PerformanceObserverEntryList',
+  'PerformanceResourceTiming',
+  'ReadableByteStreamController',
+  'ReadableStream',
+  'ReadableStreamBYOBReader',
+  'ReadableStreamBYOBRequest',
+  'ReadableStreamDefaultController',
+  'ReadableStreamDefaultReader',
+  'Request',
+  'Response',
+  'Storage',
+  'SubtleCrypto',
+  'TextDecoder',
+  'TextDecoderStream',
+  'TextEncoder',
+  'TextEncoderStream',
+  'TransformStream',
+  'TransformStreamDefaultController',
+  'URL',
+  'URLPattern',
+  'URLSearchParams',
+  'WebAssembly',
+  'WebSocket',
+  'WritableStream',
+  'WritableStreamDefaultController',
+  'WritableStreamDefaultWriter',
+];
+
+/**
+ * Names a worker provides to shipped functions although Node does not make them globals: `require`
+ * (resolving from the user's project) and the compiler helpers of `installHelpers`.
+ */
+export const WORKER_PROVIDED: readonly string[] = ['require', ...WORKER_HELPERS];
+
+let known: ReadonlySet<string> | undefined;
+
+/**
+ * Every name a shipped function may use without declaring it: the language's globals as this
+ * version of V8 defines them (read from a fresh context, so `Iterator` or `Float16Array` appear
+ * exactly when they exist), Node's globals, and what the worker provides.
+ */
+export function workerGlobals(): ReadonlySet<string> {
+  known ??= new Set([...languageGlobals(), ...NODE_GLOBALS, ...WORKER_PROVIDED]);
+  return known;
+}
+
+function languageGlobals(): string[] {
+  return runInNewContext('Object.getOwnPropertyNames(globalThis)') as string[];
+}
