@@ -28,3 +28,4 @@ export { type ExecutorState, ProcessPoolExecutor, type ShutdownOptions } from '.
 export { Future, type FutureState } from './executor/future.js';
 export type { MapOptions } from './executor/map.js';
 export type { ExecutorOptions } from './executor/options.js';
+export { type CpuCountOptions, cpuCount } from './platform/cpu-count.js';

@@ -1,8 +1,8 @@
-import { availableParallelism } from 'node:os';
+import { cpuCount } from '../platform/cpu-count.js';
 
 /** How to build a {@link ProcessPoolExecutor}. Every option is optional. */
 export interface ExecutorOptions {
-  /** The most worker processes alive at once. Default: the number of CPUs this process may use. */
+  /** The most worker processes alive at once. Default: {@link cpuCount}(), the CPUs this process may use. */
   readonly maxWorkers?: number;
   /**
    * Node.js flags for worker processes. Default: this process's own flags (so loaders such as
@@ -29,7 +29,7 @@ export function resolveOptions(options: ExecutorOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`options must be an object, got ${options === null ? 'null' : typeof options}`);
   }
-  const { maxWorkers = availableParallelism(), execArgv, env = {}, cwd } = options;
+  const { maxWorkers = cpuCount(), execArgv, env = {}, cwd } = options;
   return {
     maxWorkers: checkMaxWorkers(maxWorkers),
     execArgv: execArgv === undefined ? inheritedExecArgv(process.execArgv) : checkStrings('execArgv', execArgv),

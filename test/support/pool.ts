@@ -3,7 +3,8 @@
  * worker process outlives the executor.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom } from 'rxjs';
 import { type ExecutorOptions, ProcessPoolExecutor, type WorkerEvent } from 'rxpool';
 
@@ -84,4 +85,21 @@ export function until(recorded: Recorded, predicate: (event: WorkerEvent) => boo
 /** One turn of the event loop: lets pending rejections surface as 'unhandledRejection'. */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Pids of running rxpool workers started from this checkout's dist/ (Linux: read from /proc). */
+export function rxpoolWorkerPids(): number[] {
+  const bootstrap = fileURLToPath(new URL('../../dist/worker/main.js', import.meta.url));
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(bootstrap) && isAlive(Number(entry))) {
+        pids.push(Number(entry));
+      }
+    } catch {
+      // exited while we looked
+    }
+  }
+  return pids;
 }
