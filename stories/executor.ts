@@ -23,7 +23,11 @@ assert.notEqual(first, process.pid, 'the task ran in another process');
 
 console.log('\nmap(sayHello, 0..49) yields the results in input order:');
 const pids: number[] = [];
-for await (const pid of executor.map(sayHello, Array.from({ length: 50 }, (_, k) => k))) pids.push(pid);
+for await (const pid of executor.map(
+  sayHello,
+  Array.from({ length: 50 }, (_, k) => k),
+))
+  pids.push(pid);
 
 const used = new Set(pids);
 console.log(`\n50 tasks ran on ${used.size} processes: ${[...used].join(', ')}`);
