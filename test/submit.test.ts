@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { CancelledError, Future, ProcessPoolExecutor, ShutdownExecutorError } from 'rxpool';
+import { fileURLToPath } from 'node:url';
+import { CancelledError, Future, ProcessPoolExecutor, ShutdownExecutorError, TaskTimeoutError } from 'rxpool';
 import { nextTurn, range, until, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
@@ -120,6 +122,30 @@ describe('submit', T, () => {
   });
 });
 
+describe('shipping', T, () => {
+  test('each distinct function is compiled once per worker, even when re-created with the same source', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const seen: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        // A new function object each time around the loop, with the same source.
+        const probe = function probe() {
+          const state = globalThis as { lastProbe?: unknown };
+          const verdict = state.lastProbe === probe ? 'cached' : 'compiled';
+          state.lastProbe = probe;
+          return verdict;
+        };
+        seen.push(await executor.submit(probe));
+      }
+      assert.deepEqual(seen, ['compiled', 'cached', 'cached']);
+    }),
+  );
+
+  test('CommonJS code can require the package', T, () => {
+    const script = fileURLToPath(new URL('./fixtures/require.cjs', import.meta.url));
+    assert.equal(execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 }), '42\n');
+  });
+});
+
 describe('map', T, () => {
   test('yields results in input order even when later items finish first', T, () =>
     withExecutor({ maxWorkers: 3 }, async ({ executor }) => {
@@ -165,6 +191,30 @@ describe('map', T, () => {
         }, /bad item 4/);
         assert.deepEqual(seen, [0, 1, 2, 3], `chunksize ${chunksize}`);
       }
+    }),
+  );
+
+  test('a task that runs past its timeout rejects with TaskTimeoutError; its worker is replaced', T, () =>
+    withExecutor({ maxWorkers: 1 }, async (recorded) => {
+      const { executor } = recorded;
+      const results: unknown[] = [];
+      await assert.rejects(
+        async () => {
+          for await (const value of executor.map(
+            (ms: number) => new Promise((resolve) => setTimeout(() => resolve(ms), ms)),
+            [10, 5_000, 10],
+            { timeout: 500 },
+          )) {
+            results.push(value);
+          }
+        },
+        (e: unknown) =>
+          e instanceof TaskTimeoutError && e.timeout === 500 && /longer than its timeout of 500 ms/.test(e.message),
+      );
+      assert.deepEqual(results, [10]);
+      const exit = await until(recorded, (e) => e.type === 'exit');
+      assert.ok(exit?.type === 'exit' && exit.reason === 'timeout' && exit.signal === 'SIGKILL');
+      assert.equal(await executor.submit(() => 'replaced'), 'replaced');
     }),
   );
 

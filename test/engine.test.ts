@@ -1,0 +1,94 @@
+/**
+ * The engine's shape, tested directly: a worker is an Observable of lifecycle events, and the
+ * scheduler is an operator from a stream of tasks to the pool's events.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { filter, firstValueFrom, from, lastValueFrom, NEVER, ReplaySubject, Subject, toArray } from 'rxjs';
+import type { WorkerEvent } from 'rxpool';
+import { schedule } from '../dist/engine/scheduler.js';
+import { Task } from '../dist/engine/task.js';
+import { type WorkerCommand, type WorkerSpec, workerProcess } from '../dist/engine/worker-process.js';
+import { FunctionRegistry } from '../dist/shipping/function-registry.js';
+import { isAlive, waitForExit } from './support/pool.js';
+
+const T = { timeout: 20_000 };
+const spec: WorkerSpec = {
+  bootstrap: join(fileURLToPath(new URL('../dist/worker/', import.meta.url)), 'main.js'),
+  execPath: process.execPath,
+  execArgv: [],
+  env: process.env,
+  cwd: undefined,
+};
+const functions = new FunctionRegistry();
+let nextId = 1;
+const task = (fn: (...args: never[]) => unknown, ...args: unknown[]) =>
+  new Task(nextId++, { fn: functions.resolve(fn), args, chunk: false, timeout: undefined });
+
+describe('a worker process as an Observable', T, () => {
+  // A bare worker never holds the event loop open (the scheduler does, while work is pending).
+  let hold: NodeJS.Timeout;
+  beforeEach(() => {
+    hold = setInterval(() => {}, 1000);
+  });
+  afterEach(() => clearInterval(hold));
+
+  test('subscribing spawns it; it emits spawned, ready, task-start, task-end; stop ends it with exit', T, async () => {
+    const commands = new Subject<WorkerCommand>();
+    const worker = new ReplaySubject<WorkerEvent>();
+    workerProcess(spec, 7, commands).subscribe(worker);
+    const job = task((a: number) => a + 1, 41);
+    commands.next({ kind: 'run', task: job });
+    await firstValueFrom(worker.pipe(filter((e) => e.type === 'task-end')));
+    commands.next({ kind: 'stop', reason: 'shutdown' });
+    const events = await lastValueFrom(worker.pipe(toArray()));
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['spawned', 'ready', 'task-start', 'task-end', 'exit'],
+    );
+    const end = events[3];
+    assert.ok(end?.type === 'task-end' && end.ok && end.value === 42 && end.taskId === job.id);
+    const exit = events[4];
+    assert.ok(exit?.type === 'exit' && exit.reason === 'shutdown' && exit.code === 0 && exit.workerId === 7);
+  });
+
+  test('unsubscribing kills the process', T, async () => {
+    const worker = new Subject<WorkerEvent>();
+    const ready = firstValueFrom(worker.pipe(filter((e) => e.type === 'ready')));
+    const subscription = workerProcess(spec, 1, NEVER).subscribe(worker);
+    const { pid } = await ready;
+    assert.ok(pid !== undefined && isAlive(pid));
+    subscription.unsubscribe();
+    await waitForExit(pid, 2000);
+  });
+});
+
+describe('the scheduler operator', T, () => {
+  test(
+    'merges a finite task stream into workers, settles every task, and completes after the workers exit',
+    T,
+    async () => {
+      const tasks = Array.from({ length: 20 }, (_, i) => task((x: number) => x * 2, i));
+      const events = await lastValueFrom(
+        from(tasks).pipe(
+          schedule({
+            maxWorkers$: from([3]),
+            control$: NEVER,
+            spawn: (id, commands) => workerProcess(spec, id, commands),
+          }),
+          toArray(),
+        ),
+      );
+      assert.deepEqual(
+        tasks.map((t) => t.outcome),
+        tasks.map((_, i) => ({ ...tasks[i]?.outcome, ok: true, value: i * 2 })),
+      );
+      const exits = events.filter((e) => e.type === 'exit');
+      assert.equal(exits.length, new Set(events.map((e) => e.workerId)).size);
+      assert.ok(exits.length <= 3);
+      for (const exit of exits) assert.equal(isAlive(exit.pid as number), false);
+    },
+  );
+});
