@@ -126,6 +126,45 @@ export class SerializationError extends RxpoolError implements TaskContext {
   }
 }
 
+/**
+ * The executor's `initializer` threw in a worker. The tasks sent to that worker fail with this
+ * error; the worker is retired. If no worker ever initialized, the executor breaks (its
+ * BrokenExecutorError has this as `cause`) instead of respawning for ever.
+ */
+export class InitializerError extends RxpoolError {
+  readonly code = 'ERR_RXPOOL_INITIALIZER';
+  readonly workerId: number;
+  readonly pid: number | undefined;
+  readonly functionName: string | undefined;
+
+  constructor(
+    details: { workerId: number; pid: number | undefined; functionName: string | undefined },
+    cause: unknown,
+  ) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `The initializer${fnLabel(details.functionName)} failed in worker ${details.workerId} (pid ${details.pid ?? '?'}): ${message}`,
+      { cause },
+    );
+    this.workerId = details.workerId;
+    this.pid = details.pid;
+    this.functionName = details.functionName;
+  }
+}
+
+/** `submit()` found the queue at `maxQueue`: the producer is outrunning the pool. */
+export class QueueFullError extends RxpoolError {
+  readonly code = 'ERR_RXPOOL_QUEUE_FULL';
+  readonly maxQueue: number;
+
+  constructor(maxQueue: number) {
+    super(
+      `The executor's queue is full (maxQueue: ${maxQueue} tasks waiting for a worker). Wait for some to finish, or raise maxQueue.`,
+    );
+    this.maxQueue = maxQueue;
+  }
+}
+
 /** The task was cancelled before it started (`future.cancel()`, or its consumer went away). */
 export class CancelledError extends RxpoolError {
   readonly code = 'ERR_RXPOOL_CANCELLED';

@@ -5,16 +5,22 @@
 export type {
   ExitEvent,
   ExitReason,
+  MemoryEvent,
   ReadyEvent,
+  RecycleEvent,
+  RecycleReason,
   SpawnedEvent,
   TaskEndEvent,
   TaskStartEvent,
   WorkerErrorEvent,
   WorkerEvent,
 } from './engine/events.js';
+export type { DurationSummary, ExecutorStats, WorkerStats } from './engine/pool-stats.js';
 export {
   BrokenExecutorError,
   CancelledError,
+  InitializerError,
+  QueueFullError,
   RxpoolError,
   SerializationError,
   type SerializationStage,
@@ -28,4 +34,6 @@ export { type ExecutorState, ProcessPoolExecutor, type ShutdownOptions } from '.
 export { Future, type FutureState } from './executor/future.js';
 export type { MapOptions } from './executor/map.js';
 export type { ExecutorOptions } from './executor/options.js';
+export { DEFAULT_IDLE_TIMEOUT, getReusableExecutor, type ReusableExecutorOptions } from './executor/reusable.js';
 export { type CpuCountOptions, cpuCount } from './platform/cpu-count.js';
+export { defineTask, type TaskOptions } from './shipping/task-definition.js';

@@ -89,6 +89,9 @@ describe('events$', T, () => {
     await future;
     await executor.shutdown();
     await completed;
+    const memory = events.filter((e) => e.type === 'memory');
+    assert.ok(memory.every((e) => e.type === 'memory' && e.rss > 10e6), 'memory samples are real RSS values');
+    events.splice(0, events.length, ...events.filter((e) => e.type !== 'memory'));
     assert.deepEqual(
       events.map((e) => e.type),
       ['spawned', 'ready', 'task-start', 'task-end', 'exit'],

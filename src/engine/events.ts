@@ -18,7 +18,7 @@ export interface SpawnedEvent extends WorkerEventBase {
   readonly type: 'spawned';
 }
 
-/** The worker finished its bootstrap and runs tasks. */
+/** The worker finished its bootstrap (and the executor's initializer, if any) and runs tasks. */
 export interface ReadyEvent extends WorkerEventBase {
   readonly type: 'ready';
 }
@@ -50,6 +50,30 @@ export interface WorkerErrorEvent extends WorkerEventBase {
   readonly error: unknown;
 }
 
+/** A sample of the worker's resident memory, taken by the parent (at most once a second per pool). */
+export interface MemoryEvent extends WorkerEventBase {
+  readonly type: 'memory';
+  /** Resident set size in bytes. */
+  readonly rss: number;
+}
+
+/** Why a worker is retired between tasks. */
+export type RecycleReason = 'max-tasks' | 'memory-limit' | 'memory-growth';
+
+/**
+ * The worker will be retired once it is idle: it ran `maxTasksPerWorker` tasks, its memory went
+ * over `memoryLimit`, or it grew by more than `memoryGrowthLimit` since its first task (a leak).
+ * Its `exit` (reason `recycled`) follows; a new worker replaces it when work needs one.
+ */
+export interface RecycleEvent extends WorkerEventBase {
+  readonly type: 'recycle';
+  readonly reason: RecycleReason;
+  /** The memory sample behind a memory recycle, in bytes. */
+  readonly rss?: number | undefined;
+  /** The limit it crossed: bytes for memory, a task count for max-tasks. */
+  readonly limit: number;
+}
+
 /**
  * Why a worker process ended. `crashed` and `failed-to-start` are the worker's doing; the others
  * were asked for by the executor.
@@ -72,7 +96,7 @@ export interface ExitEvent extends WorkerEventBase {
   readonly reason: ExitReason;
   /** The tail of what the worker wrote to stderr (a few KB at most). */
   readonly stderr: string;
-  /** Set when the process could not be spawned (ENOENT, EACCES, EAGAIN...). */
+  /** Why it failed to start: a spawn error (ENOENT, EACCES, EAGAIN...) or an InitializerError. */
   readonly error?: Error | undefined;
   /** The task the worker was running when it ended, if any. */
   readonly runningTaskId: number | undefined;
@@ -81,7 +105,15 @@ export interface ExitEvent extends WorkerEventBase {
 }
 
 /** Everything `executor.events$` emits. */
-export type WorkerEvent = SpawnedEvent | ReadyEvent | TaskStartEvent | TaskEndEvent | WorkerErrorEvent | ExitEvent;
+export type WorkerEvent =
+  | SpawnedEvent
+  | ReadyEvent
+  | TaskStartEvent
+  | TaskEndEvent
+  | WorkerErrorEvent
+  | MemoryEvent
+  | RecycleEvent
+  | ExitEvent;
 
 /** Epoch milliseconds with sub-millisecond precision, monotonic within the process. */
 export function now(): number {

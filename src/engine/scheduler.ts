@@ -1,11 +1,37 @@
-import { Observable, type OperatorFunction, Subject, type Subscriber, type Subscription } from 'rxjs';
-import { BrokenExecutorError, CancelledError, TaskTimeoutError, TerminatedWorkerError } from '../errors.js';
-import type { ExitEvent, ExitReason, TaskEndEvent, WorkerEvent } from './events.js';
+import {
+  distinctUntilChanged,
+  EMPTY,
+  Observable,
+  type OperatorFunction,
+  Subject,
+  type Subscriber,
+  type Subscription,
+  switchMap,
+} from 'rxjs';
+import {
+  BrokenExecutorError,
+  CancelledError,
+  InitializerError,
+  TaskTimeoutError,
+  TerminatedWorkerError,
+} from '../errors.js';
+import type {
+  ExitEvent,
+  ExitReason,
+  MemoryEvent,
+  RecycleEvent,
+  RecycleReason,
+  TaskEndEvent,
+  WorkerEvent,
+} from './events.js';
 import { now } from './events.js';
 import { diagnoseExit } from './exit-diagnosis.js';
 import { KeepAlive } from './keep-alive.js';
-import type { Task } from './task.js';
+import { sampleMemory } from './memory-sampler.js';
+import { DurationWindow, type ExecutorStats } from './pool-stats.js';
+import type { Outcome, Task } from './task.js';
 import { TaskQueue } from './task-queue.js';
+import { unrefTimer } from './unref-timer.js';
 import type { WorkerCommand } from './worker-process.js';
 
 /** What else, besides tasks, the scheduler listens to. */
@@ -16,6 +42,23 @@ export interface SchedulerOptions {
   readonly control$: Observable<SchedulerControl>;
   /** Starts worker `workerId`, obeying `commands`; the stream is its lifecycle. */
   readonly spawn: (workerId: number, commands: Observable<WorkerCommand>) => Observable<WorkerEvent>;
+  /** A worker without a task for this many ms exits. Default: never. */
+  readonly idleTimeout?: number | undefined;
+  /** A worker is retired after running this many tasks. Default: never. */
+  readonly maxTasksPerWorker?: number | undefined;
+  /** A worker whose resident memory exceeds this many bytes is retired between tasks. */
+  readonly memoryLimit?: number | undefined;
+  /** A worker whose memory grew by more than this many bytes since its first task is retired. */
+  readonly memoryGrowthLimit?: number | undefined;
+  /** Handed the pool's live view once subscribed: for `executor.stats()` and `queueSize`. */
+  readonly observe?: ((view: PoolView) => void) | undefined;
+}
+
+/** A live look into a running pool. */
+export interface PoolView {
+  /** Tasks waiting for a worker. */
+  readonly queued: number;
+  stats(): ExecutorStats;
 }
 
 export type SchedulerControl =
@@ -24,12 +67,14 @@ export type SchedulerControl =
   /** Fail every task with `error`, kill every worker, then complete. */
   | { readonly kind: 'kill'; readonly error: Error };
 
-/** Consecutive workers that may die before becoming ready before the pool is declared broken. */
+/** Consecutive workers that may fail to start before the pool is declared broken. */
 const MAX_START_FAILURES = 3;
 /** Tasks queued on one worker at most, when tasks are tiny. */
 const MAX_PREFETCH = 64;
 /** Prefetch enough tiny tasks to keep a worker busy for about this long. */
 const PREFETCH_WINDOW_MS = 2;
+/** Worker memory is sampled at most this often per pool, after a task ends. */
+const MEMORY_SAMPLE_INTERVAL_MS = 1000;
 
 /**
  * The scheduler operator: merges a stream of tasks into a pool of worker processes and emits every
@@ -39,6 +84,8 @@ const PREFETCH_WINDOW_MS = 2;
  *   tiny tasks are also queued a few deep on busy workers so none waits for its next message.
  * - A worker's `exit` while it held a task becomes that task's TerminatedWorkerError; the tasks it
  *   had not started run elsewhere; a new worker is spawned as soon as work needs one.
+ * - Workers retire between tasks when they idle out, shrink the pool, reach `maxTasksPerWorker`, or
+ *   outgrow their memory limits. Timer streams drive the idle timeouts.
  * - Workers that cannot start (three in a row, or the very first) break the pool: every waiting
  *   task fails with BrokenExecutorError, which the output stream then errors with.
  * - When the task stream completes, the pool drains, stops its workers and completes once every
@@ -48,6 +95,7 @@ export function schedule(options: SchedulerOptions): OperatorFunction<Task, Work
   return (tasks$) =>
     new Observable<WorkerEvent>((subscriber) => {
       const pool = new Pool(options, subscriber);
+      options.observe?.(pool);
       const subscriptions = [
         options.maxWorkers$.subscribe((n) => pool.resize(n)),
         options.control$.subscribe((control) => pool.control(control)),
@@ -64,6 +112,9 @@ export function schedule(options: SchedulerOptions): OperatorFunction<Task, Work
     });
 }
 
+/** The events the pool makes itself (the rest come from the workers). */
+type PoolMade = Omit<MemoryEvent, 'workerId' | 'pid' | 'time'> | Omit<RecycleEvent, 'workerId' | 'pid' | 'time'>;
+
 interface Slot {
   readonly id: number;
   readonly commands: Subject<WorkerCommand>;
@@ -74,34 +125,69 @@ interface Slot {
   leaving: boolean;
   /** Tasks sent to it (or reserved for it while it starts) that have not ended. */
   readonly tasks: Set<Task>;
+  /** Tasks ever sent to it. */
+  assigned: number;
+  /** Tasks it finished. */
+  tasksRun: number;
+  /** Set once it must be retired as soon as it is idle. */
+  recycle: RecycleReason | undefined;
+  rss: number | undefined;
+  /** Memory after its first task: leaks are measured from here. */
+  baselineRss: number | undefined;
+  /** Whether it sits idle; a timer stream on this retires it after `idleTimeout`. */
+  readonly idle$: Subject<boolean>;
 }
 
-class Pool {
-  readonly #spawn: SchedulerOptions['spawn'];
+class Pool implements PoolView {
+  readonly #options: SchedulerOptions;
   readonly #out: Subscriber<WorkerEvent>;
   readonly #queue = new TaskQueue();
   readonly #slots = new Map<number, Slot>();
   /** Dispatched tasks by id, for the events that name them. */
   readonly #dispatched = new Map<number, { task: Task; slot: Slot; timer?: NodeJS.Timeout }>();
   readonly #keepAlive = new KeepAlive();
+  readonly #runTime = new DurationWindow();
+  readonly #waitTime = new DurationWindow();
+  readonly #counts = { completed: 0, failed: 0, cancelled: 0, running: 0 };
   #maxWorkers = 1;
   #nextWorkerId = 1;
   #everReady = false;
   #startFailures = 0;
   /** Mean task duration (ms), an exponentially weighted moving average: it sizes prefetching. */
   #meanDuration: number | undefined;
+  #lastMemorySample = Number.NEGATIVE_INFINITY;
+  #sampling = false;
   #draining = false;
   #killing: Error | undefined;
   #disposed = false;
 
   constructor(options: SchedulerOptions, out: Subscriber<WorkerEvent>) {
-    this.#spawn = options.spawn;
+    this.#options = options;
     this.#out = out;
+  }
+
+  get queued(): number {
+    return this.#queue.size + this.#dispatched.size - this.#counts.running;
+  }
+
+  stats(): ExecutorStats {
+    return {
+      ...this.#counts,
+      queued: this.queued,
+      workers: [...this.#slots.values()].map((slot) => ({
+        workerId: slot.id,
+        pid: slot.pid,
+        tasksRun: slot.tasksRun,
+        rss: slot.rss,
+      })),
+      runTime: this.#runTime.summary(),
+      waitTime: this.#waitTime.summary(),
+    };
   }
 
   submit(task: Task): void {
     if (this.#killing) {
-      task.settle({ ok: false, error: this.#killing }, 'rejected');
+      this.#settle(task, { ok: false, error: this.#killing });
       return;
     }
     this.#queue.push(task);
@@ -127,7 +213,10 @@ class Pool {
     this.#disposed = true;
     this.#keepAlive.held = false;
     for (const { timer } of this.#dispatched.values()) clearTimeout(timer);
-    for (const slot of this.#slots.values()) slot.subscription?.unsubscribe();
+    for (const slot of this.#slots.values()) {
+      slot.idle$.complete();
+      slot.subscription?.unsubscribe();
+    }
     this.#slots.clear();
   }
 
@@ -138,19 +227,19 @@ class Pool {
     if (dispatched) {
       this.#dispatched.delete(task.id);
       dispatched.slot.tasks.delete(task);
-      task.settle({ ok: false, error }, 'cancelled');
       dispatched.slot.commands.next({ kind: 'drop', task });
     } else {
-      task.settle({ ok: false, error }, 'cancelled');
       this.#queue.cancelled();
     }
+    this.#counts.cancelled++;
+    task.settle({ ok: false, error }, 'cancelled');
     this.#pump();
   }
 
   #kill(error: Error): void {
     if (this.#killing) return;
     this.#killing = error;
-    for (const task of this.#queue.drain()) task.settle({ ok: false, error }, 'rejected');
+    for (const task of this.#queue.drain()) this.#settle(task, { ok: false, error });
     for (const { task, slot } of [...this.#dispatched.values()]) {
       this.#end(task, slot, { ok: false, error }, task.state === 'running');
     }
@@ -158,9 +247,10 @@ class Pool {
     this.#pump();
   }
 
-  /** Hands queued tasks to workers, spawns and retires workers, and completes when all is done. */
+  /** Retires workers that should go, hands queued tasks to workers, and completes when all is done. */
   #pump(): void {
     if (this.#disposed) return;
+    this.#retire();
     while (this.#queue.size > 0) {
       const slot = this.#pickSlot();
       if (!slot) break;
@@ -169,25 +259,34 @@ class Pool {
       this.#dispatch(task, slot);
     }
     const idle = this.#dispatched.size === 0 && this.#queue.size === 0;
+    if (this.#draining && idle) {
+      for (const slot of this.#slots.values()) this.#dismiss(slot, 'stop', 'shutdown');
+    }
+    for (const slot of this.#slots.values()) slot.idle$.next(slot.ready && !slot.leaving && slot.tasks.size === 0);
+    const ending = this.#draining || this.#killing !== undefined;
+    this.#keepAlive.held = !idle || (ending && this.#slots.size > 0);
+    if (ending && idle && this.#slots.size === 0) this.#out.complete();
+  }
+
+  /** Stops idle workers that are marked for recycling or beyond `maxWorkers`. */
+  #retire(): void {
     let surplus = this.#liveSlots() - this.#maxWorkers;
     for (const slot of this.#slots.values()) {
       if (slot.leaving || slot.tasks.size > 0) continue;
-      if (this.#draining && idle) this.#dismiss(slot, 'stop', 'shutdown');
+      if (slot.recycle) this.#dismiss(slot, 'stop', 'recycled');
       else if (surplus > 0) {
         this.#dismiss(slot, 'stop', 'resized');
         surplus--;
       }
     }
-    this.#keepAlive.held = !idle || ((this.#draining || this.#killing !== undefined) && this.#slots.size > 0);
-    if ((this.#draining || this.#killing) && idle && this.#slots.size === 0) this.#out.complete();
   }
 
-  /** An idle ready worker, else a new one, else one still starting, else the least busy (tiny tasks). */
+  /** An idle ready worker, else one still starting, else a new one, else the least busy (tiny tasks). */
   #pickSlot(): Slot | undefined {
     let starting: Slot | undefined;
     let leastBusy: Slot | undefined;
     for (const slot of this.#slots.values()) {
-      if (slot.leaving) continue;
+      if (slot.leaving || slot.recycle) continue;
       if (slot.ready) {
         if (slot.tasks.size === 0) return slot;
         if (!leastBusy || slot.tasks.size < leastBusy.tasks.size) leastBusy = slot;
@@ -220,22 +319,49 @@ class Pool {
       ready: false,
       leaving: false,
       tasks: new Set(),
+      assigned: 0,
+      tasksRun: 0,
+      recycle: undefined,
+      rss: undefined,
+      baselineRss: undefined,
+      idle$: new Subject<boolean>(),
     };
     this.#slots.set(slot.id, slot);
-    slot.subscription = this.#spawn(slot.id, slot.commands).subscribe((event) => this.#onEvent(slot, event));
+    const { idleTimeout } = this.#options;
+    if (idleTimeout !== undefined) {
+      slot.idle$
+        .pipe(
+          distinctUntilChanged(),
+          switchMap((idle) => (idle ? unrefTimer(idleTimeout) : EMPTY)),
+        )
+        .subscribe(() => this.#dismiss(slot, 'stop', 'idle'));
+    }
+    slot.subscription = this.#options.spawn(slot.id, slot.commands).subscribe((event) => this.#onEvent(slot, event));
     return slot;
   }
 
   #dispatch(task: Task, slot: Slot): void {
     slot.tasks.add(task);
+    slot.assigned++;
     this.#dispatched.set(task.id, { task, slot });
     slot.commands.next({ kind: 'run', task });
+    const { maxTasksPerWorker } = this.#options;
+    if (maxTasksPerWorker !== undefined && slot.assigned >= maxTasksPerWorker) {
+      this.#markRecycle(slot, 'max-tasks', maxTasksPerWorker);
+    }
   }
 
   #dismiss(slot: Slot, how: 'stop' | 'kill', reason: ExitReason): void {
     if (how === 'stop' && slot.leaving) return;
     slot.leaving = true;
+    slot.idle$.next(false);
     slot.commands.next({ kind: how, reason });
+  }
+
+  #markRecycle(slot: Slot, reason: RecycleReason, limit: number): void {
+    if (slot.recycle || slot.leaving) return;
+    slot.recycle = reason;
+    this.#emit(slot, { type: 'recycle', reason, rss: reason === 'max-tasks' ? undefined : slot.rss, limit });
   }
 
   #onEvent(slot: Slot, event: WorkerEvent): void {
@@ -251,10 +377,13 @@ class Pool {
       case 'task-start': {
         const entry = this.#dispatched.get(event.taskId);
         if (entry?.task.state !== 'pending') break;
-        entry.task.state = 'running';
-        entry.task.startedAt = performance.now();
-        if (entry.task.timeout !== undefined) {
-          entry.timer = setTimeout(() => this.#timedOut(entry.task, slot), entry.task.timeout).unref();
+        const { task } = entry;
+        task.state = 'running';
+        task.startedAt = performance.now();
+        this.#counts.running++;
+        this.#waitTime.add(task.startedAt - task.queuedAt);
+        if (task.timeout !== undefined) {
+          entry.timer = setTimeout(() => this.#timedOut(task, slot), task.timeout).unref();
         }
         break;
       }
@@ -265,6 +394,7 @@ class Pool {
           this.#meanDuration === undefined ? event.duration : this.#meanDuration * 0.8 + event.duration * 0.2;
         this.#out.next(event);
         this.#end(entry.task, slot, event, false);
+        this.#sampleMemorySoon();
         this.#pump();
         return;
       }
@@ -280,21 +410,27 @@ class Pool {
    * Settles a dispatched task. With `announce`, also emits its task-end: for ends the worker did
    * not report itself (crash, timeout, kill).
    */
-  #end(
-    task: Task,
-    slot: Slot,
-    outcome: { ok: true; value: unknown } | { ok: false; error: unknown; partial?: unknown[] | undefined },
-    announce: boolean,
-  ): void {
+  #end(task: Task, slot: Slot, outcome: Outcome, announce: boolean): void {
     const entry = this.#dispatched.get(task.id);
     clearTimeout(entry?.timer);
     this.#dispatched.delete(task.id);
     slot.tasks.delete(task);
+    if (task.state === 'running') {
+      this.#counts.running--;
+      slot.tasksRun++;
+      this.#runTime.add(performance.now() - (task.startedAt as number));
+    }
     if (announce) {
       const duration = task.startedAt === undefined ? 0 : performance.now() - task.startedAt;
       const base = { type: 'task-end', workerId: slot.id, pid: slot.pid, time: now(), taskId: task.id, duration };
       this.#out.next({ ...base, ...outcome } as TaskEndEvent);
     }
+    this.#settle(task, outcome);
+  }
+
+  #settle(task: Task, outcome: Outcome): void {
+    if (outcome.ok) this.#counts.completed++;
+    else this.#counts.failed++;
     task.settle(outcome, outcome.ok ? 'fulfilled' : 'rejected');
   }
 
@@ -311,8 +447,34 @@ class Pool {
     this.#pump();
   }
 
+  /** After a task ends, at most once a second: sample every worker's memory, retire the bloated. */
+  #sampleMemorySoon(): void {
+    if (this.#sampling || performance.now() - this.#lastMemorySample < MEMORY_SAMPLE_INTERVAL_MS) return;
+    this.#sampling = true;
+    this.#lastMemorySample = performance.now();
+    const slots = [...this.#slots.values()].filter((slot) => slot.pid !== undefined && slot.ready);
+    sampleMemory(slots.map((slot) => slot.pid as number)).then((samples) => {
+      this.#sampling = false;
+      if (this.#disposed) return;
+      for (const slot of slots) {
+        const rss = samples.get(slot.pid as number);
+        if (rss === undefined || !this.#slots.has(slot.id)) continue;
+        slot.rss = rss;
+        if (slot.tasksRun > 0) slot.baselineRss ??= rss;
+        this.#emit(slot, { type: 'memory', rss });
+        const { memoryLimit, memoryGrowthLimit } = this.#options;
+        if (memoryLimit !== undefined && rss > memoryLimit) this.#markRecycle(slot, 'memory-limit', memoryLimit);
+        else if (memoryGrowthLimit !== undefined && slot.baselineRss !== undefined) {
+          if (rss - slot.baselineRss > memoryGrowthLimit) this.#markRecycle(slot, 'memory-growth', memoryGrowthLimit);
+        }
+      }
+      this.#pump();
+    });
+  }
+
   #onExit(slot: Slot, event: ExitEvent): void {
     this.#slots.delete(slot.id);
+    slot.idle$.complete();
     slot.subscription = undefined;
     const running = event.runningTaskId === undefined ? undefined : this.#dispatched.get(event.runningTaskId);
     if (running && running.slot === slot) {
@@ -328,14 +490,19 @@ class Pool {
       });
       this.#end(running.task, slot, { ok: false, error }, true);
     }
-    // Whatever the worker had not started runs elsewhere, first in line.
     const unstarted: Task[] = [];
     for (const task of slot.tasks) {
       this.#dispatched.delete(task.id);
       if (task.state === 'pending') unstarted.push(task);
     }
     slot.tasks.clear();
-    this.#queue.requeue(unstarted);
+    if (event.error instanceof InitializerError) {
+      // The initializer failed: the tasks sent to this worker fail with it rather than wait.
+      for (const task of unstarted) this.#settle(task, { ok: false, error: event.error });
+    } else {
+      // Whatever the worker had not started runs elsewhere, first in line.
+      this.#queue.requeue(unstarted);
+    }
     this.#out.next(event);
     if (event.reason === 'failed-to-start') this.#startFailed(event);
     this.#pump();
@@ -344,18 +511,27 @@ class Pool {
   #startFailed(event: ExitEvent): void {
     this.#startFailures++;
     if (this.#everReady && this.#startFailures < MAX_START_FAILURES) return;
-    const how = event.error
-      ? `could not be spawned: ${event.error.message}`
-      : event.signal
-        ? `was killed by ${event.signal} before it was ready`
-        : `exited with code ${event.code} before it was ready`;
+    const initializer = event.error instanceof InitializerError;
+    const how = initializer
+      ? `the initializer failed in worker ${event.workerId}: ${event.error?.message}`
+      : event.error
+        ? `worker ${event.workerId} could not be spawned: ${event.error.message}`
+        : event.signal
+          ? `worker ${event.workerId} was killed by ${event.signal} before it was ready`
+          : `worker ${event.workerId} exited with code ${event.code} before it was ready`;
+    const advice = initializer ? 'Fix the initializer' : "Check the executor's execArgv, env and cwd";
     const error = new BrokenExecutorError(
-      `The executor is broken: worker ${event.workerId} ${how}${this.#everReady ? ` (${this.#startFailures} workers in a row)` : ''}. Check the executor's execArgv, env and cwd.`,
+      `The executor is broken: ${how}${this.#everReady ? ` (${this.#startFailures} workers in a row)` : ''}. ${advice}, then create a new executor.`,
       { workerId: event.workerId, pid: event.pid, exitCode: event.code, signal: event.signal, stderr: event.stderr },
       { cause: event.error },
     );
-    for (const task of this.#queue.drain()) task.settle({ ok: false, error }, 'rejected');
+    for (const task of this.#queue.drain()) this.#settle(task, { ok: false, error });
     for (const { task, slot } of [...this.#dispatched.values()]) this.#end(task, slot, { ok: false, error }, false);
     this.#out.error(error);
+  }
+
+  #emit(slot: Slot, event: PoolMade): void {
+    const full: MemoryEvent | RecycleEvent = { ...event, workerId: slot.id, pid: slot.pid, time: now() };
+    this.#out.next(full);
   }
 }

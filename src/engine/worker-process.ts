@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { Observable, type Subscriber } from 'rxjs';
-import { SerializationError } from '../errors.js';
+import { InitializerError, SerializationError } from '../errors.js';
 import { killTree } from '../platform/process-tree.js';
 import {
   FromWorker,
@@ -11,6 +11,7 @@ import {
   type WorkerMessage,
 } from '../protocol/messages.js';
 import { describeCulprit, findCulprit } from '../shipping/culprit.js';
+import type { ShippedFunction } from '../shipping/function-registry.js';
 import { decodeThrown } from '../shipping/thrown.js';
 import { type ExitReason, now, type WorkerEvent } from './events.js';
 import { killOnExit } from './exit-hook.js';
@@ -25,6 +26,8 @@ export interface WorkerSpec {
   readonly execArgv: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string | undefined;
+  /** Run once in the worker before its first task. */
+  readonly initializer?: { readonly fn: ShippedFunction; readonly args: readonly unknown[] } | undefined;
 }
 
 /** What the scheduler tells one worker. */
@@ -84,12 +87,15 @@ class WorkerConnection {
   #ready = false;
   #exited = false;
   #requested: ExitReason | undefined;
+  #initializer: WorkerSpec['initializer'];
+  #startError: Error | undefined;
   #stderr = '';
   #stopTimer: NodeJS.Timeout | undefined;
 
   constructor(spec: WorkerSpec, workerId: number, subscriber: Subscriber<WorkerEvent>) {
     this.#workerId = workerId;
     this.#subscriber = subscriber;
+    this.#initializer = spec.initializer;
     let child: ChildProcess;
     try {
       child = fork(spec.bootstrap, [], {
@@ -238,13 +244,41 @@ class WorkerConnection {
     this.#emit({ type: 'task-start', taskId: head.id });
   }
 
+  #initialize({ fn, args }: NonNullable<WorkerSpec['initializer']>): void {
+    try {
+      this.#child?.send([[ToWorker.Init, { source: fn.source, name: fn.name }, args]]);
+    } catch (error) {
+      this.#startError = new SerializationError(
+        `The initializer's arguments cannot be sent to a worker: ${error instanceof Error ? error.message : String(error)}`,
+        { stage: 'argument', functionName: fn.name },
+        { cause: error },
+      );
+      this.#stop('failed-to-start');
+    }
+  }
+
+  #becomeReady(): void {
+    this.#ready = true;
+    this.#emit({ type: 'ready' });
+    this.#scheduleFlush();
+  }
+
   #receive(batch: WorkerMessage[]): void {
     for (const message of batch) {
       switch (message[0]) {
         case FromWorker.Ready:
-          this.#ready = true;
-          this.#emit({ type: 'ready' });
-          this.#scheduleFlush();
+          if (this.#initializer) this.#initialize(this.#initializer);
+          else this.#becomeReady();
+          break;
+        case FromWorker.Initialized:
+          this.#becomeReady();
+          break;
+        case FromWorker.InitFailed:
+          this.#startError = new InitializerError(
+            { workerId: this.#workerId, pid: this.#pid, functionName: this.#initializer?.fn.name || undefined },
+            decodeThrown(message[1]),
+          );
+          this.#stop('failed-to-start');
           break;
         case FromWorker.Ok:
           this.#answered(message[1], { ok: true, value: message[2] });
@@ -326,7 +360,7 @@ class WorkerConnection {
       signal,
       reason: this.#requested ?? (this.#ready ? 'crashed' : 'failed-to-start'),
       stderr: this.#stderr,
-      error,
+      error: error ?? this.#startError,
       runningTaskId: running?.id,
       unstartedTaskIds: unstarted.map((task) => task.id),
     });

@@ -1,14 +1,23 @@
 import { join } from 'node:path';
-import { BehaviorSubject, type Observable, Subject } from 'rxjs';
+import { BehaviorSubject, combineLatest, map, type Observable, Subject } from 'rxjs';
 import type { WorkerEvent } from '../engine/events.js';
-import { type SchedulerControl, schedule } from '../engine/scheduler.js';
+import type { ExecutorStats } from '../engine/pool-stats.js';
+import { type PoolView, type SchedulerControl, schedule } from '../engine/scheduler.js';
 import { Task } from '../engine/task.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
-import { type BrokenExecutorError, ShutdownExecutorError } from '../errors.js';
+import { type BrokenExecutorError, QueueFullError, ShutdownExecutorError } from '../errors.js';
+import { cpuCount } from '../platform/cpu-count.js';
 import { FunctionRegistry } from '../shipping/function-registry.js';
+import { taskDefinition } from '../shipping/task-definition.js';
 import { Future } from './future.js';
 import { type MapOptions, orderedResults } from './map.js';
-import { checkTimeout, type ExecutorOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import {
+  checkMaxWorkers,
+  checkTimeout,
+  type ExecutorOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js';
 
 /** Options of `executor.shutdown()`. */
 export interface ShutdownOptions {
@@ -25,6 +34,15 @@ export interface ShutdownOptions {
 export type ExecutorState = 'running' | 'shutting-down' | 'shut-down' | 'broken';
 
 const BOOTSTRAP = join(__dirname, '..', 'worker', 'main.js');
+
+/**
+ * Package-internal: holds a new executor's workers back until `gate` settles (the shared executor
+ * waiting for the one it replaces to drain). Tasks submitted meanwhile queue.
+ */
+export const holdUntil = Symbol('rxpool.holdUntil');
+
+/** Thread-pool sizes of native libraries: each worker gets its share of the CPUs unless the user chose. */
+const THREAD_VARIABLES = ['UV_THREADPOOL_SIZE', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'];
 
 /**
  * A pool of worker processes that runs shipped functions: `submit()` one call, `map()` many, then
@@ -54,31 +72,43 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   readonly #tasks = new Subject<Task>();
   readonly #control = new Subject<SchedulerControl>();
   readonly #maxWorkers$: BehaviorSubject<number>;
+  readonly #open$ = new BehaviorSubject(true);
   readonly #finished: Promise<void>;
   #nextTaskId = 1;
   #state: ExecutorState = 'running';
   #broken: BrokenExecutorError | undefined;
+  #pool: PoolView | undefined;
 
   constructor(options?: ExecutorOptions) {
     this.#options = resolveOptions(options);
     this.#maxWorkers$ = new BehaviorSubject(this.#options.maxWorkers);
     const events = new Subject<WorkerEvent>();
     this.events$ = events.asObservable();
+    const { initializer, initArgs } = this.#options;
     const spec: WorkerSpec = {
       bootstrap: BOOTSTRAP,
       execPath: process.execPath,
       execArgv: this.#options.execArgv,
       env: { ...process.env, ...this.#options.env },
       cwd: this.#options.cwd,
+      initializer: initializer && { fn: this.#functions.resolve(initializer), args: initArgs },
     };
+    const cpus = cpuCount();
     this.#finished = new Promise((resolve) => {
       this.#tasks
         .pipe(
           schedule({
-            maxWorkers$: this.#maxWorkers$,
+            maxWorkers$: combineLatest([this.#maxWorkers$, this.#open$]).pipe(map(([n, open]) => (open ? n : 0))),
             control$: this.#control,
             spawn: (workerId, commands) =>
-              workerProcess({ ...spec, env: { ...spec.env, RXPOOL_WORKER_ID: String(workerId) } }, workerId, commands),
+              workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId, cpus) }, workerId, commands),
+            idleTimeout: this.#options.idleTimeout,
+            maxTasksPerWorker: this.#options.maxTasksPerWorker,
+            memoryLimit: this.#options.memoryLimit,
+            memoryGrowthLimit: this.#options.memoryGrowthLimit,
+            observe: (view) => {
+              this.#pool = view;
+            },
           }),
         )
         .subscribe({
@@ -108,6 +138,28 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     return this.#state;
   }
 
+  /** How many tasks wait for a worker (queued here, or sent ahead to a busy worker). */
+  get queueSize(): number {
+    return this.#pool?.queued ?? 0;
+  }
+
+  /**
+   * A snapshot of the work so far: tasks completed, failed, cancelled, running and queued; each live
+   * worker's pid, tasks run and last memory sample; run-time and wait-time percentiles.
+   */
+  stats(): ExecutorStats {
+    return (this.#pool as PoolView).stats();
+  }
+
+  /**
+   * Changes `maxWorkers` in place. Growing spawns workers as tasks need them; shrinking retires
+   * surplus workers as soon as they are idle, never killing a running task.
+   */
+  resize(maxWorkers: number): void {
+    this.#assertAccepting();
+    this.#maxWorkers$.next(checkMaxWorkers(maxWorkers));
+  }
+
   /**
    * Runs `fn(...args)` in a worker process. `fn` travels by source: it sees its parameters and Node's
    * globals, not the variables around it (pass those as arguments). Async functions are awaited.
@@ -119,7 +171,13 @@ export class ProcessPoolExecutor implements AsyncDisposable {
    *   SerializationError when `fn` itself cannot be shipped (a native or bound function).
    */
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
-    const task = this.#start(fn, args, false, undefined);
+    this.#assertAccepting();
+    const { maxQueue } = this.#options;
+    if (maxQueue !== undefined && this.queueSize >= maxQueue) throw new QueueFullError(maxQueue);
+    const definition = taskDefinition(fn);
+    const shipped = this.#functions.resolve(definition.fn);
+    const timeout = checkTimeout(definition.options.timeout);
+    const task = this.#enqueue(new Task(this.#nextTaskId++, { fn: shipped, args, chunk: false, timeout }));
     return new Future<Awaited<R>>(task, this.#cancel);
   }
 
@@ -143,9 +201,10 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       throw new RangeError(`chunksize must be an integer of at least 1, got ${String(chunksize)}`);
     }
     if (items === null || typeof items !== 'object') throw new TypeError('items must be an iterable or async iterable');
-    const timeout = checkTimeout(options.timeout);
     this.#assertAccepting();
-    const shipped = this.#functions.resolve(fn);
+    const definition = taskDefinition(fn);
+    const timeout = checkTimeout(options.timeout ?? definition.options.timeout);
+    const shipped = this.#functions.resolve(definition.fn);
     const lookahead = this.maxWorkers * 4;
     return orderedResults<Awaited<R>>(
       items,
@@ -179,6 +238,13 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     if (wait) await this.#finished;
   }
 
+  /** @internal */
+  [holdUntil](gate: Promise<unknown>): void {
+    this.#open$.next(false);
+    const open = () => this.#open$.next(true);
+    gate.then(open, open);
+  }
+
   /** `await using executor = new ProcessPoolExecutor()` shuts it down (waiting) at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
@@ -186,10 +252,14 @@ export class ProcessPoolExecutor implements AsyncDisposable {
 
   readonly #cancel = (task: Task): void => this.#control.next({ kind: 'cancel', task });
 
-  #start(fn: unknown, args: unknown[], chunk: boolean, timeout: number | undefined): Task {
-    this.#assertAccepting();
-    const shipped = this.#functions.resolve(fn);
-    return this.#enqueue(new Task(this.#nextTaskId++, { fn: shipped, args, chunk, timeout }));
+  /** The environment of worker `workerId`: its id, and a fair share of CPUs for native thread pools. */
+  #workerEnv(base: NodeJS.ProcessEnv, workerId: number, cpus: number): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...base, RXPOOL_WORKER_ID: String(workerId) };
+    const share = String(Math.max(1, Math.floor(cpus / this.maxWorkers)));
+    for (const name of THREAD_VARIABLES) {
+      if (!(name in this.#options.env) && process.env[name] === undefined) env[name] = share;
+    }
+    return env;
   }
 
   #enqueue(task: Task): Task {

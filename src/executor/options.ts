@@ -14,6 +14,28 @@ export interface ExecutorOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Working directory of worker processes. Default: `process.cwd()` at spawn time. */
   readonly cwd?: string;
+  /**
+   * A function run once in each worker before its first task (load a model, open a file...): it
+   * travels by source like a task. If it throws, the tasks sent to that worker fail with
+   * InitializerError; if no worker ever initializes, the executor breaks instead of respawning.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: any function, its arguments come from initArgs
+  readonly initializer?: (...args: any[]) => unknown;
+  /** Arguments for `initializer`. */
+  readonly initArgs?: readonly unknown[];
+  /** A worker without a task for this many milliseconds exits; the next task spawns one again. Default: never. */
+  readonly idleTimeout?: number;
+  /** A worker retires after this many tasks and is replaced. Default: never. */
+  readonly maxTasksPerWorker?: number;
+  /** A worker whose resident memory exceeds this many bytes after a task is retired and replaced. */
+  readonly memoryLimit?: number;
+  /**
+   * Leak detection: a worker whose resident memory grew by more than this many bytes since its
+   * first task is retired and replaced. Default: 300 MB (as loky). `Infinity` turns it off.
+   */
+  readonly memoryGrowthLimit?: number;
+  /** The most tasks that may wait for a worker; `submit()` beyond it throws QueueFullError. Default: no bound. */
+  readonly maxQueue?: number;
 }
 
 /** Options after validation, with defaults filled in. */
@@ -22,20 +44,63 @@ export interface ResolvedOptions {
   readonly execArgv: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string | undefined;
+  readonly initializer: ((...args: unknown[]) => unknown) | undefined;
+  readonly initArgs: readonly unknown[];
+  readonly idleTimeout: number | undefined;
+  readonly maxTasksPerWorker: number | undefined;
+  readonly memoryLimit: number | undefined;
+  readonly memoryGrowthLimit: number | undefined;
+  readonly maxQueue: number | undefined;
 }
+
+/** loky's `_MAX_MEMORY_LEAK_SIZE`. */
+const DEFAULT_MEMORY_GROWTH_LIMIT = 300e6;
 
 /** Checks every option with a precise message, so a mistake fails at construction, not in a worker. */
 export function resolveOptions(options: ExecutorOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`options must be an object, got ${options === null ? 'null' : typeof options}`);
   }
-  const { maxWorkers = cpuCount(), execArgv, env = {}, cwd } = options;
+  const { maxWorkers = cpuCount(), execArgv, env = {}, cwd, initializer, initArgs = [] } = options;
+  if (initializer !== undefined && typeof initializer !== 'function') {
+    throw new TypeError(`initializer must be a function, got ${typeof initializer}`);
+  }
+  const growth = options.memoryGrowthLimit ?? DEFAULT_MEMORY_GROWTH_LIMIT;
   return {
     maxWorkers: checkMaxWorkers(maxWorkers),
     execArgv: execArgv === undefined ? inheritedExecArgv(process.execArgv) : checkStrings('execArgv', execArgv),
     env: checkEnv(env),
     cwd: cwd === undefined ? undefined : checkString('cwd', cwd),
+    initializer,
+    initArgs: Array.isArray(initArgs) ? [...initArgs] : throwType('initArgs must be an array'),
+    idleTimeout: checkPositive('idleTimeout', options.idleTimeout),
+    maxTasksPerWorker: checkCount('maxTasksPerWorker', options.maxTasksPerWorker),
+    memoryLimit: checkPositive('memoryLimit', options.memoryLimit),
+    memoryGrowthLimit: growth === Number.POSITIVE_INFINITY ? undefined : checkPositive('memoryGrowthLimit', growth),
+    maxQueue: checkCount('maxQueue', options.maxQueue, 0),
   };
+}
+
+function throwType(message: string): never {
+  throw new TypeError(message);
+}
+
+/** A finite number > 0, or undefined. */
+export function checkPositive(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(`${name} must be a positive finite number, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** An integer >= `min`, or undefined. */
+function checkCount(name: string, value: unknown, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`${name} must be an integer of at least ${min}, got ${String(value)}`);
+  }
+  return value;
 }
 
 export function checkMaxWorkers(value: unknown): number {
@@ -46,11 +111,7 @@ export function checkMaxWorkers(value: unknown): number {
 }
 
 export function checkTimeout(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`timeout must be a positive number of milliseconds, got ${String(value)}`);
-  }
-  return value;
+  return checkPositive('timeout', value);
 }
 
 /** Flags (and the values that follow them) that a worker must not inherit. */

@@ -12,6 +12,8 @@ export const ToWorker = {
   Task: 1,
   /** Drop a queued task that has not started: `[Drop, taskId]`. */
   Drop: 2,
+  /** Run the executor's initializer once, before any task: `[Init, source, args]`. */
+  Init: 3,
 } as const;
 
 export const FromWorker = {
@@ -25,6 +27,10 @@ export const FromWorker = {
   Skipped: 4,
   /** An error thrown by a task's leftovers after (or outside) the task: `[Leftover, originTaskId, thrown]`. */
   Leftover: 5,
+  /** The initializer finished: `[Initialized]`. */
+  Initialized: 6,
+  /** The initializer threw: `[InitFailed, thrown]`. The worker takes no task after this. */
+  InitFailed: 7,
 } as const;
 
 /**
@@ -41,14 +47,24 @@ export type TaskMessage = [
   chunk: 0 | 1,
 ];
 export type DropMessage = [tag: typeof ToWorker.Drop, taskId: number];
-export type ParentMessage = TaskMessage | DropMessage;
+export type InitMessage = [tag: typeof ToWorker.Init, source: FunctionSource, args: unknown[]];
+export type ParentMessage = TaskMessage | DropMessage | InitMessage;
 
 export type ReadyMessage = [tag: typeof FromWorker.Ready];
 export type OkMessage = [tag: typeof FromWorker.Ok, taskId: number, value: unknown];
 export type ErrMessage = [tag: typeof FromWorker.Err, taskId: number, thrown: ThrownRecord, partial?: unknown[]];
 export type SkippedMessage = [tag: typeof FromWorker.Skipped, taskId: number];
 export type LeftoverMessage = [tag: typeof FromWorker.Leftover, originTaskId: number | null, thrown: ThrownRecord];
-export type WorkerMessage = ReadyMessage | OkMessage | ErrMessage | SkippedMessage | LeftoverMessage;
+export type InitializedMessage = [tag: typeof FromWorker.Initialized];
+export type InitFailedMessage = [tag: typeof FromWorker.InitFailed, thrown: ThrownRecord];
+export type WorkerMessage =
+  | ReadyMessage
+  | OkMessage
+  | ErrMessage
+  | SkippedMessage
+  | LeftoverMessage
+  | InitializedMessage
+  | InitFailedMessage;
 
 /** How a function travels: its source text and the name to report it by. */
 export interface FunctionSource {

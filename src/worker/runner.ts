@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { SerializationError } from '../errors.js';
 import {
   FromWorker,
+  type InitMessage,
   type ParentMessage,
   type TaskMessage,
   ToWorker,
@@ -40,9 +41,31 @@ export class Runner {
   receive(batch: ParentMessage[]): void {
     for (const message of batch) {
       if (message[0] === ToWorker.Task) this.#queue.push(message);
-      else this.#drop(message[1]);
+      else if (message[0] === ToWorker.Drop) this.#drop(message[1]);
+      else this.#initialize(message);
     }
     this.#pump();
+  }
+
+  /** Runs the executor's initializer; the parent sends no task until it hears how that went. */
+  #initialize([, source, args]: InitMessage): void {
+    const done = (message: WorkerMessage) => {
+      this.#outbox.push(message);
+      this.#outbox.flush();
+    };
+    try {
+      const result = compileShipped(source)(...args);
+      if (isThenable(result)) {
+        result.then(
+          () => done([FromWorker.Initialized]),
+          (error: unknown) => done([FromWorker.InitFailed, encodeThrown(error)]),
+        );
+      } else {
+        done([FromWorker.Initialized]);
+      }
+    } catch (error) {
+      done([FromWorker.InitFailed, encodeThrown(error)]);
+    }
   }
 
   /**
