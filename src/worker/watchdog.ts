@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { WATCHDOG_RESOURCE_LIMITS } from '../platform/runtime.js';
 
 /** How often the watchdog looks for its parent. */
 const INTERVAL_MS = 500;
@@ -20,7 +21,7 @@ export function watchParent(parentPid: number): void {
     eval: true,
     stdout: false,
     stderr: false,
-    resourceLimits: { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1, stackSizeMb: 1 },
+    resourceLimits: WATCHDOG_RESOURCE_LIMITS,
   });
   thread.unref();
   // A watchdog that fails to start must not take the worker down with it.
