@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
@@ -36,6 +37,19 @@ function isAlive(pid) {
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/** How a worker was really started (Linux only): its binary, the flags the runtime added, its script. */
+function commandLine(pid) {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    return argv.map((arg) =>
+      arg === process.execPath ? basename(arg) : arg.endsWith('main.js') ? '<rxpool>/dist/worker/main.js' : arg,
+    );
+  } catch {
+    return undefined;
   }
 }
 
@@ -129,6 +143,7 @@ async function main() {
 
   await check('workers run on the same runtime binary and version as the parent', async () => {
     const worker = await executor.submit(() => ({
+      pid: process.pid,
       execPath: process.execPath,
       version: process.version,
       bun: process.versions.bun,
@@ -139,6 +154,7 @@ async function main() {
     assert.equal(worker.bun, process.versions.bun);
     assert.equal(worker.deno, process.versions.deno);
     facts.workerExecPath = worker.execPath;
+    facts.workerCommand = commandLine(worker.pid);
   });
 
   await check('map of 50 items on 4 workers: in order, on 4 distinct processes', async () => {

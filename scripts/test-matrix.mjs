@@ -183,8 +183,9 @@ const stories = existsSync(join(root, 'stories'))
  * How each runtime runs the suite, a story and a plain script, and how to read its runner's totals.
  * Node: its own test runner, TypeScript through tsx. Bun: `bun test` runs node:test files natively.
  * Deno: `deno test` runs node:test files (each top-level describe becomes a test, its tests steps);
- * --no-check because Deno does not see rxpool's types through the package self-reference, and
- * --sloppy-imports so `./support/pool.js` finds `pool.ts` as tsc and tsx do.
+ * --sloppy-imports so `./support/pool.js` finds `pool.ts` as tsc and tsx do, and --no-check
+ * because tsc already type-checks the suite (Deno's checker applies this repository's tsconfig
+ * `lib`, which leaves it without `import.meta.url`).
  */
 const COMMANDS = {
   node: {
@@ -328,7 +329,9 @@ function factsTable(results) {
   row('workers run on the parent binary (`process.execPath`)', (f, r) =>
     f.workerExecPath === undefined ? '?' : f.workerExecPath === r.binary ? 'yes' : 'no',
   );
-  row('parent `process.execArgv` (as run here)', (f) => `\`${JSON.stringify(f.execArgv ?? null)}\``);
+  row('worker command line (Linux `/proc/<pid>/cmdline`)', (f) =>
+    f.workerCommand ? `\`${f.workerCommand.join(' ')}\`` : 'n/a',
+  );
   row('`child.channel.unref()` exists', (f) => yesNo(f.channelUnref));
   row('a sent SIGSEGV ends the process with', (f) =>
     f.sigsegvExit === 'survived' ? 'nothing: the process survives' : `\`${f.sigsegvExit ?? '?'}\``,
