@@ -379,7 +379,7 @@ ${factsTable(results)}
 <!-- matrix:end -->`;
 }
 
-function updateReadme(results) {
+async function updateReadme(results) {
   const readme = join(root, 'README.md');
   const text = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
   const start = text.indexOf('<!-- matrix:start -->');
@@ -390,6 +390,9 @@ function updateReadme(results) {
       ? text.slice(0, start) + section(results) + text.slice(end + endMarker.length)
       : `${text}${text && !text.endsWith('\n\n') ? (text.endsWith('\n') ? '\n' : '\n\n') : ''}${section(results)}\n`;
   writeFileSync(readme, next);
+  // Biome formats Markdown too (it pads the tables): leave README.md as `biome check` wants it.
+  const biome = join(root, 'node_modules', '@biomejs', 'biome', 'bin', 'biome');
+  if (existsSync(biome)) await exec(process.execPath, [biome, 'format', '--write', readme]);
   console.log(`[test-matrix] updated ${relative(process.cwd(), readme) || 'README.md'}`);
 }
 
@@ -413,7 +416,7 @@ for (const entry of RUNTIMES) {
 }
 console.log(`\n${table(results)}\n${failuresList(results)}`);
 console.log(`Logs: ${logs}`);
-if (writeReadme) updateReadme(results);
+if (writeReadme) await updateReadme(results);
 const bad = results.some(
   (r) => r.error || r.suite.failed > 0 || r.suite.exit !== 0 || r.smoke.failed > 0 || r.stories.some((s) => !s.ok),
 );
