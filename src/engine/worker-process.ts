@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { Observable, type Subscriber } from 'rxjs';
 import { InitializerError, SerializationError } from '../errors.js';
 import { killTree } from '../platform/process-tree.js';
+import { unrefChannel } from '../platform/runtime.js';
 import {
   FromWorker,
   type FunctionSource,
@@ -128,7 +129,7 @@ class WorkerConnection {
     });
     // An idle pool must not keep the parent alive; the scheduler holds the loop while work is pending.
     child.unref();
-    child.channel?.unref();
+    unrefChannel(child);
     stderr?.unref();
     this.#emit({ type: 'spawned' });
   }

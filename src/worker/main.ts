@@ -3,6 +3,8 @@
  * `child_process.fork` opens, runs tasks with {@link Runner}, and exits as soon as the channel
  * closes, so a worker never outlives its parent.
  */
+
+import { supportsWatchdog } from '../platform/runtime.js';
 import type { ParentMessage, WorkerMessage } from '../protocol/messages.js';
 import { FromWorker } from '../protocol/messages.js';
 import { installHelpers } from './helpers.js';
@@ -33,4 +35,4 @@ process.on('unhandledRejection', onLeftover);
 installHelpers(globalThis);
 outbox.push([FromWorker.Ready]);
 outbox.flush();
-if (process.env.RXPOOL_WATCHDOG !== '0') watchParent(process.ppid);
+if (process.env.RXPOOL_WATCHDOG !== '0' && supportsWatchdog()) watchParent(process.ppid);

@@ -1,0 +1,70 @@
+import type { ChildProcess } from 'node:child_process';
+
+/**
+ * Every difference between the JavaScript runtimes and operating systems that rxpool runs on is
+ * decided here, and nowhere else: the engine asks this module, it never tests `process.versions`
+ * or `process.platform` itself (except `process-tree.ts`, which is the per-OS kill and documented
+ * below).
+ *
+ * ## Runtimes (measured by `scripts/runtime-smoke.mjs`, run by `npm run test:matrix`)
+ *
+ * | | Node.js ≥ 20 | Bun | Deno (`deno run -A`) |
+ * | --- | --- | --- | --- |
+ * | `fork()` + `serialization: 'advanced'` | yes | yes | yes |
+ * | worker binary (`process.execPath`) | the parent's `node` | the parent's `bun` | the parent's `deno`; Deno's `fork` itself adds `run -A --unstable-bare-node-builtins --unstable-detect-cjs` |
+ * | `process.execArgv` inherited by workers | the parent's Node flags, filtered (see `executor/options.ts`) | Bun's own flags (`--smol`, `--bun`...), passed back to `bun` | always `[]`; Deno's `fork` translates a few Node flags itself (`--max-old-space-size` → `--v8-flags=`, `--no-warnings` → `--quiet`) and drops the rest, `--import` included |
+ * | worker permissions | — | — | always `-A`, whatever the parent was granted; the parent needs `--allow-run --allow-read --allow-env` at least |
+ * | `child.channel.unref()` | yes | **missing** (`child.channel` has no `unref`): {@link unrefChannel} skips it; `child.unref()` alone already lets an idle parent exit | yes |
+ * | `process.on('disconnect')` in the worker | yes | yes | yes |
+ * | `process.ppid`, `process.kill(pid, 0)` | yes | yes | yes |
+ * | exit by SIGKILL / SIGTERM / SIGABRT reported as `signal` | yes | yes | yes |
+ * | exit by SIGSEGV / SIGBUS reported as `signal` | yes | yes (Bun prints a crash banner on stderr first) | **no**: Deno's own handler swallows a *sent* SIGSEGV or SIGBUS and the process lives on; rxpool never sends either (it kills with SIGKILL), so only a task's own `process.kill(process.pid, 'SIGSEGV')` differs |
+ * | V8 heap exhaustion | SIGABRT + "Reached heap limit" on stderr | not measured (JavaScriptCore, no V8 heap flags) | SIGTRAP + "Reached heap limit" (the exit diagnosis reads stderr, not the signal) |
+ * | watchdog thread (`worker_threads`, `eval: true`) | yes | yes | yes; it runs without `resourceLimits`: a thread over its limits dies silently on Node (an earlier 4 MB cap killed it at start) and aborts the **whole process** on Deno |
+ * | `performance.timeOrigin` | epoch ms | epoch ms | epoch ms |
+ *
+ * ## Operating systems
+ *
+ * - **Linux**: process-tree kill reads `/proc/<pid>/stat` (falls back to `ps` if `/proc` is not
+ *   mounted); signals are real; an orphaned worker is re-parented (to init or a subreaper), which
+ *   is what the watchdog detects through `process.ppid`.
+ * - **macOS** and other POSIX systems: no `/proc`; the process tree comes from
+ *   `ps -A -o pid= -o ppid=`. Signals and re-parenting behave as on Linux, so the watchdog works.
+ * - **Windows**: no signals: `process.kill()` and `child.kill()` always terminate (TerminateProcess)
+ *   and exits report a code, never a signal (so `TerminatedWorkerError.signal` is `null`); the tree
+ *   is killed by `taskkill /T /F`. A process whose parent dies is **not** re-parented and keeps its
+ *   old `ppid`, so the watchdog could never fire: {@link supportsWatchdog} is false there, and a
+ *   worker busy in a synchronous loop when its parent is killed lives until that task ends (an idle
+ *   worker still exits at once on `disconnect`). Paths: rxpool only builds paths with `node:path`
+ *   (`join(__dirname, ...)`), so drive letters and backslashes need nothing special.
+ *
+ * Tests that only make sense on one OS say so with `skip` and a reason.
+ */
+
+/** The JavaScript runtime this process runs on. */
+export type Runtime = 'node' | 'bun' | 'deno';
+
+/** Which runtime runs this process: Bun and Deno both also report a `process.versions.node`. */
+export function currentRuntime(versions: Readonly<Record<string, string | undefined>> = process.versions): Runtime {
+  if (typeof versions.bun === 'string') return 'bun';
+  if (typeof versions.deno === 'string') return 'deno';
+  return 'node';
+}
+
+/**
+ * Lets the IPC channel stop holding this process's event loop open. Node and Deno have
+ * `child.channel.unref()`; Bun's `child.channel` has no `unref` (and `child.unref()` already
+ * covers the channel there).
+ */
+export function unrefChannel(child: ChildProcess): void {
+  const channel = child.channel as { unref?: () => void } | null | undefined;
+  if (typeof channel?.unref === 'function') channel.unref();
+}
+
+/**
+ * Whether a worker should start its parent-death watchdog. It detects an orphan by its changed
+ * `process.ppid`, which happens on POSIX systems (Node, Bun and Deno alike) but never on Windows.
+ */
+export function supportsWatchdog(platform: NodeJS.Platform = process.platform): boolean {
+  return platform !== 'win32';
+}
