@@ -90,7 +90,10 @@ describe('events$', T, () => {
     await executor.shutdown();
     await completed;
     const memory = events.filter((e) => e.type === 'memory');
-    assert.ok(memory.every((e) => e.type === 'memory' && e.rss > 10e6), 'memory samples are real RSS values');
+    assert.ok(
+      memory.every((e) => e.type === 'memory' && e.rss > 10e6),
+      'memory samples are real RSS values',
+    );
     events.splice(0, events.length, ...events.filter((e) => e.type !== 'memory'));
     assert.deepEqual(
       events.map((e) => e.type),

@@ -58,6 +58,8 @@ export interface SchedulerOptions {
 export interface PoolView {
   /** Tasks waiting for a worker. */
   readonly queued: number;
+  /** Why the pool is broken, from the moment it is (its workers may still be exiting). */
+  readonly broken: Error | undefined;
   stats(): ExecutorStats;
 }
 
@@ -158,12 +160,17 @@ class Pool implements PoolView {
   #lastMemorySample = Number.NEGATIVE_INFINITY;
   #sampling = false;
   #draining = false;
-  #killing: Error | undefined;
+  /** Set by a kill or a break: every task fails with it, every worker is killed, then the stream ends. */
+  #ending: { readonly error: Error; readonly broken: boolean } | undefined;
   #disposed = false;
 
   constructor(options: SchedulerOptions, out: Subscriber<WorkerEvent>) {
     this.#options = options;
     this.#out = out;
+  }
+
+  get broken(): Error | undefined {
+    return this.#ending?.broken ? this.#ending.error : undefined;
   }
 
   get queued(): number {
@@ -186,8 +193,8 @@ class Pool implements PoolView {
   }
 
   submit(task: Task): void {
-    if (this.#killing) {
-      this.#settle(task, { ok: false, error: this.#killing });
+    if (this.#ending) {
+      this.#settle(task, { ok: false, error: this.#ending.error });
       return;
     }
     this.#queue.push(task);
@@ -236,14 +243,18 @@ class Pool implements PoolView {
     this.#pump();
   }
 
-  #kill(error: Error): void {
-    if (this.#killing) return;
-    this.#killing = error;
+  /**
+   * Fails every task with `error` and kills every worker; once they have all exited, the stream
+   * completes (a kill) or errors with `error` (a break), so no process outlives the pool's end.
+   */
+  #kill(error: Error, broken = false): void {
+    if (this.#ending) return;
+    this.#ending = { error, broken };
     for (const task of this.#queue.drain()) this.#settle(task, { ok: false, error });
     for (const { task, slot } of [...this.#dispatched.values()]) {
       this.#end(task, slot, { ok: false, error }, task.state === 'running');
     }
-    for (const slot of this.#slots.values()) this.#dismiss(slot, 'kill', 'shutdown');
+    for (const slot of this.#slots.values()) this.#dismiss(slot, 'kill', broken ? 'killed' : 'shutdown');
     this.#pump();
   }
 
@@ -263,9 +274,11 @@ class Pool implements PoolView {
       for (const slot of this.#slots.values()) this.#dismiss(slot, 'stop', 'shutdown');
     }
     for (const slot of this.#slots.values()) slot.idle$.next(slot.ready && !slot.leaving && slot.tasks.size === 0);
-    const ending = this.#draining || this.#killing !== undefined;
+    const ending = this.#draining || this.#ending !== undefined;
     this.#keepAlive.held = !idle || (ending && this.#slots.size > 0);
-    if (ending && idle && this.#slots.size === 0) this.#out.complete();
+    if (!ending || !idle || this.#slots.size > 0) return;
+    if (this.#ending?.broken) this.#out.error(this.#ending.error);
+    else this.#out.complete();
   }
 
   /** Stops idle workers that are marked for recycling or beyond `maxWorkers`. */
@@ -525,9 +538,7 @@ class Pool implements PoolView {
       { workerId: event.workerId, pid: event.pid, exitCode: event.code, signal: event.signal, stderr: event.stderr },
       { cause: event.error },
     );
-    for (const task of this.#queue.drain()) this.#settle(task, { ok: false, error });
-    for (const { task, slot } of [...this.#dispatched.values()]) this.#end(task, slot, { ok: false, error }, false);
-    this.#out.error(error);
+    this.#kill(error, true);
   }
 
   #emit(slot: Slot, event: PoolMade): void {

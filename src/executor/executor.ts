@@ -135,7 +135,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
 
   /** `running`, `shutting-down` (draining after `shutdown()`), `shut-down`, or `broken`. */
   get state(): ExecutorState {
-    return this.#state;
+    return this.#state !== 'shut-down' && this.#pool?.broken ? 'broken' : this.#state;
   }
 
   /** How many tasks wait for a worker (queued here, or sent ahead to a busy worker). */
@@ -263,7 +263,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   }
 
   #enqueue(task: Task): Task {
-    if (this.#state !== 'running') {
+    if (this.state !== 'running') {
       task.settle({ ok: false, error: this.#refusal() }, 'rejected');
       return task;
     }
@@ -272,10 +272,14 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   }
 
   #assertAccepting(): void {
-    if (this.#state !== 'running') throw this.#refusal();
+    if (this.state !== 'running') throw this.#refusal();
   }
 
   #refusal(): Error {
-    return this.#broken ?? new ShutdownExecutorError('Cannot submit a task: the executor has been shut down.');
+    return (
+      this.#broken ??
+      this.#pool?.broken ??
+      new ShutdownExecutorError('Cannot submit a task: the executor has been shut down.')
+    );
   }
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { filter, firstValueFrom } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { type ExecutorOptions, ProcessPoolExecutor, type WorkerEvent } from 'rxpool';
 
 /**
@@ -80,6 +80,25 @@ export function until(recorded: Recorded, predicate: (event: WorkerEvent) => boo
   // An idle pool does not hold the event loop open (by design): the waiting test must.
   const hold = setInterval(() => {}, 1000);
   return firstValueFrom(recorded.executor.events$.pipe(filter(predicate))).finally(() => clearInterval(hold));
+}
+
+/** Resolves with the first `count` events (already recorded, or still to come) that match `predicate`. */
+export async function untilCount<E extends WorkerEvent>(
+  recorded: Recorded,
+  predicate: (event: WorkerEvent) => event is E,
+  count: number,
+): Promise<E[]> {
+  const already = recorded.events.filter(predicate);
+  if (already.length >= count) return already.slice(0, count);
+  const hold = setInterval(() => {}, 1000);
+  try {
+    const more = await lastValueFrom(
+      recorded.executor.events$.pipe(filter(predicate), take(count - already.length), toArray()),
+    );
+    return [...already, ...more];
+  } finally {
+    clearInterval(hold);
+  }
 }
 
 /** One turn of the event loop: lets pending rejections surface as 'unhandledRejection'. */

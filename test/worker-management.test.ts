@@ -1,0 +1,224 @@
+/**
+ * Worker lifecycle management on every executor: initializer, recycling by task count and by
+ * memory, task timeouts, thread-pool sizing, the queue bound and statistics.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  BrokenExecutorError,
+  defineTask,
+  type ExitEvent,
+  InitializerError,
+  QueueFullError,
+  type RecycleEvent,
+  TaskTimeoutError,
+} from 'rxpool';
+import { range, until, untilCount, withExecutor } from './support/pool.js';
+
+const T = { timeout: 30_000 };
+const MB = 1024 * 1024;
+
+describe('initializer', T, () => {
+  test('runs once in each worker before its first task; tasks see its state', T, () =>
+    withExecutor(
+      {
+        maxWorkers: 2,
+        initializer: async (name: string, size: number) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          const state = globalThis as { model?: { name: string; size: number; loads: number } };
+          state.model = { name, size, loads: (state.model?.loads ?? 0) + 1 };
+        },
+        initArgs: ['tiny-model', 3],
+      },
+      async ({ executor }) => {
+        const seen = await Promise.all(
+          range(6).map(() => executor.submit(() => (globalThis as { model?: unknown }).model)),
+        );
+        assert.deepEqual(
+          new Set(seen.map((m) => JSON.stringify(m))),
+          new Set([JSON.stringify({ name: 'tiny-model', size: 3, loads: 1 })]),
+        );
+      },
+    ),
+  );
+
+  test('one that throws fails the tasks sent to that worker, breaks the pool, and does not spin', T, () =>
+    withExecutor(
+      {
+        maxWorkers: 2,
+        initializer: function loadModel() {
+          throw new Error('model file missing');
+        },
+      },
+      async ({ executor, events }) => {
+        const futures = range(5).map((i) => executor.submit((x: number) => x, i));
+        const errors = await Promise.all(
+          futures.map((f) =>
+            f.then(
+              () => assert.fail('should reject'),
+              (e: unknown) => e,
+            ),
+          ),
+        );
+        const initErrors = errors.filter((e) => e instanceof InitializerError);
+        assert.ok(initErrors.length >= 1, 'the tasks sent to the failed worker say the initializer failed');
+        for (const error of errors) {
+          assert.ok(error instanceof InitializerError || error instanceof BrokenExecutorError);
+          assert.match((error as Error).message, /initializer.*failed|initializer `loadModel` failed/);
+        }
+        const initError = initErrors[0] as InitializerError;
+        assert.match(
+          initError.message,
+          /The initializer \(function `loadModel`\) failed in worker \d+ \(pid \d+\): model file missing/,
+        );
+        assert.equal((initError.cause as Error).message, 'model file missing');
+        assert.equal(executor.state, 'broken');
+        assert.ok(events.filter((e) => e.type === 'spawned').length <= 2, 'no respawn loop');
+      },
+    ),
+  );
+});
+
+describe('recycling', T, () => {
+  test('maxTasksPerWorker: a worker retires after that many tasks and is replaced', T, () =>
+    withExecutor({ maxWorkers: 1, maxTasksPerWorker: 3 }, async (recorded) => {
+      const pids: number[] = [];
+      for (let i = 0; i < 7; i++) pids.push(await recorded.executor.submit(() => process.pid));
+      assert.equal(new Set(pids.slice(0, 3)).size, 1);
+      assert.equal(new Set(pids.slice(3, 6)).size, 1);
+      assert.notEqual(pids[0], pids[3]);
+      assert.notEqual(pids[3], pids[6]);
+      const recycles = await untilCount(recorded, (e): e is RecycleEvent => e.type === 'recycle', 2);
+      assert.ok(recycles.every((e) => e.reason === 'max-tasks' && e.limit === 3));
+      const exits = await untilCount(recorded, (e): e is ExitEvent => e.type === 'exit', 2);
+      assert.ok(exits.every((e) => e.reason === 'recycled' && e.code === 0));
+    }),
+  );
+
+  test('memoryLimit: a worker over the limit after a task is recycled between tasks', T, () =>
+    withExecutor({ maxWorkers: 1, memoryLimit: 150 * MB }, async (recorded) => {
+      const { executor } = recorded;
+      const hog = await executor.submit((mb: number) => {
+        (globalThis as { hoard?: Buffer }).hoard = Buffer.alloc(mb * 1024 * 1024, 1);
+        return process.pid;
+      }, 200);
+      const recycle = await until(recorded, (e): e is RecycleEvent => e.type === 'recycle');
+      assert.equal(recycle.reason, 'memory-limit');
+      assert.ok((recycle.rss as number) > 150 * MB, `sampled ${recycle.rss} bytes`);
+      const exit = await until(recorded, (e): e is ExitEvent => e.type === 'exit');
+      assert.equal(exit.reason, 'recycled');
+      assert.equal(exit.pid, hog);
+      assert.notEqual(await executor.submit(() => process.pid), hog);
+    }),
+  );
+
+  test('leak detection: a worker that keeps growing is recycled; every result stays intact', T, () =>
+    withExecutor({ maxWorkers: 1, memoryGrowthLimit: 100 * MB }, async (recorded) => {
+      const { executor } = recorded;
+      const leak = async (i: number) => {
+        const state = globalThis as { leaked?: Buffer[] };
+        state.leaked ??= [];
+        state.leaked.push(Buffer.alloc(30 * 1024 * 1024, i));
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return [i, process.pid];
+      };
+      const results: number[][] = [];
+      for (let i = 0; i < 14; i++) results.push(await executor.submit(leak, i));
+      assert.deepEqual(
+        results.map(([i]) => i),
+        range(14),
+      );
+      const recycle = await until(recorded, (e): e is RecycleEvent => e.type === 'recycle');
+      assert.equal(recycle.reason, 'memory-growth');
+      assert.ok(new Set(results.map(([, pid]) => pid)).size >= 2, 'the leaking worker was replaced');
+      assert.ok(recorded.events.some((e) => e.type === 'exit' && e.reason === 'recycled'));
+    }),
+  );
+});
+
+describe('timeouts', T, () => {
+  test('a task past its timeout (defineTask) fails; only its worker is killed', T, () =>
+    withExecutor({ maxWorkers: 2 }, async (recorded) => {
+      const { executor } = recorded;
+      const slow = defineTask((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)), { timeout: 300 });
+      const neighbour = executor.submit(() => new Promise((resolve) => setTimeout(() => resolve(process.pid), 800)));
+      const overrun = executor.submit(slow, 10_000);
+      await assert.rejects(overrun, (e: unknown) => e instanceof TaskTimeoutError && e.taskId === overrun.taskId);
+      const neighbourPid = await neighbour;
+      const exits = recorded.events.filter((e) => e.type === 'exit');
+      assert.equal(exits.length, 1);
+      assert.ok(exits[0]?.type === 'exit' && exits[0].reason === 'timeout' && exits[0].pid !== neighbourPid);
+      assert.equal(await executor.submit(slow, 10), undefined, 'a quick one under the same definition passes');
+    }),
+  );
+});
+
+describe('oversubscription', T, () => {
+  test('each worker gets its share of CPUs for native thread pools, unless the user set them', T, () =>
+    withExecutor({ maxWorkers: 4, env: { OMP_NUM_THREADS: '7' } }, async ({ executor }) => {
+      const env = await executor.submit(() => ({
+        uv: process.env.UV_THREADPOOL_SIZE,
+        omp: process.env.OMP_NUM_THREADS,
+        blas: process.env.OPENBLAS_NUM_THREADS,
+        mkl: process.env.MKL_NUM_THREADS,
+      }));
+      const { cpuCount } = await import('rxpool');
+      const share = String(Math.max(1, Math.floor(cpuCount() / 4)));
+      assert.deepEqual(env, { uv: share, omp: '7', blas: share, mkl: share });
+    }),
+  );
+});
+
+describe('queue bound and statistics', T, () => {
+  test('maxQueue: a submit beyond it throws QueueFullError; queueSize tells how many wait', T, () =>
+    withExecutor({ maxWorkers: 1, maxQueue: 2 }, async (recorded) => {
+      const { executor } = recorded;
+      const running = executor.submit(() => new Promise((resolve) => setTimeout(resolve, 300)));
+      await until(recorded, (e) => e.type === 'task-start');
+      const waiting = [executor.submit(() => 1), executor.submit(() => 2)];
+      assert.equal(executor.queueSize, 2);
+      assert.throws(
+        () => executor.submit(() => 3),
+        (e: unknown) => e instanceof QueueFullError && e.maxQueue === 2,
+      );
+      await running;
+      assert.deepEqual(await Promise.all(waiting), [1, 2]);
+      assert.equal(executor.queueSize, 0);
+      assert.equal(await executor.submit(() => 4), 4);
+    }),
+  );
+
+  test('stats(): counts, per-worker tasks and memory, run and wait percentiles', T, () =>
+    withExecutor({ maxWorkers: 2 }, async ({ executor }) => {
+      const ok = range(20).map((i) =>
+        executor.submit((ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)), i * 2),
+      );
+      const bad = executor.submit(() => {
+        throw new Error('x');
+      });
+      await Promise.all(ok);
+      await bad.then(
+        () => {},
+        () => {},
+      );
+      const stats = executor.stats();
+      assert.equal(stats.completed, 20);
+      assert.equal(stats.failed, 1);
+      assert.equal(stats.running, 0);
+      assert.equal(stats.queued, 0);
+      assert.equal(stats.workers.length, 2);
+      assert.equal(
+        stats.workers.reduce((sum, w) => sum + w.tasksRun, 0),
+        21,
+      );
+      assert.ok(
+        stats.workers.some((w) => (w.rss ?? 0) > 10 * MB),
+        'a memory sample was taken',
+      );
+      assert.equal(stats.runTime.count, 21);
+      assert.ok(stats.runTime.p50 <= stats.runTime.p90 && stats.runTime.p90 <= stats.runTime.p99);
+      assert.ok(stats.runTime.p99 >= 30 && stats.runTime.max < 1000, JSON.stringify(stats.runTime));
+      assert.equal(stats.waitTime.count, 21);
+    }),
+  );
+});
