@@ -1,0 +1,114 @@
+// One adapter per pool (and mode), all with the same shape, so a case is written once:
+//   const pool = await createPool(id, workers)
+//   await pool.call('inc', 1)            -> 2
+//   await pool.close()
+// `call(name, arg)` runs fixtures/tasks.cjs's export `name` on `arg` in a worker. rxpool ships the
+// very same function objects by source; the peers load the file.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const TASKS = fileURLToPath(new URL('../fixtures/tasks.cjs', import.meta.url));
+const WORKERPOOL_WORKER = fileURLToPath(new URL('../fixtures/workerpool-worker.cjs', import.meta.url));
+const tasks = require(TASKS);
+const NAMES = Object.keys(tasks);
+
+/**
+ * `load()` imports the library and returns a synchronous factory, so construction can be timed
+ * apart from module loading (see the cold-start case); `create()` does both.
+ * @typedef {{ call(name: string, arg?: unknown): PromiseLike<unknown>, close(): Promise<unknown>, executor?: any }} Pool
+ * @typedef {{ label: string, kind: 'process' | 'thread', load(): Promise<(workers: number) => Pool> }} PoolSpec
+ */
+
+/** @type {Record<string, PoolSpec>} */
+export const POOLS = {
+  rxpool: {
+    label: 'rxpool',
+    kind: 'process',
+    async load() {
+      const { ProcessPoolExecutor } = await import('rxpool');
+      return (workers) => {
+        const executor = new ProcessPoolExecutor({ maxWorkers: workers, execArgv: [] });
+        return {
+          executor,
+          call: (name, arg) => executor.submit(tasks[name], arg),
+          close: () => executor.shutdown(),
+        };
+      };
+    },
+  },
+  piscina: {
+    label: 'piscina',
+    kind: 'thread',
+    async load() {
+      const { Piscina } = await import('piscina');
+      return (workers) => {
+        const pool = new Piscina({ filename: TASKS, minThreads: workers, maxThreads: workers });
+        return { call: (name, arg) => pool.run(arg, { name }), close: () => pool.destroy() };
+      };
+    },
+  },
+  tinypool: {
+    label: 'tinypool (threads)',
+    kind: 'thread',
+    load: () => tinypool('worker_threads'),
+  },
+  'tinypool-process': {
+    label: "tinypool `runtime: 'child_process'`",
+    kind: 'process',
+    load: () => tinypool('child_process'),
+  },
+  'workerpool-process': {
+    label: "workerpool `workerType: 'process'`",
+    kind: 'process',
+    load: () => workerpool('process'),
+  },
+  'workerpool-thread': {
+    label: "workerpool `workerType: 'thread'`",
+    kind: 'thread',
+    load: () => workerpool('thread'),
+  },
+  'jest-worker': {
+    label: 'jest-worker (child processes)',
+    kind: 'process',
+    load: () => jestWorker(false),
+  },
+  'jest-worker-threads': {
+    label: 'jest-worker `enableWorkerThreads`',
+    kind: 'thread',
+    load: () => jestWorker(true),
+  },
+};
+
+/** Imports pool `id` and starts it with `workers` workers. */
+export async function createPool(id, workers) {
+  const make = await POOLS[id].load();
+  return make(workers);
+}
+
+async function tinypool(runtime) {
+  const { Tinypool } = await import('tinypool');
+  return (workers) => {
+    const pool = new Tinypool({ filename: TASKS, minThreads: workers, maxThreads: workers, runtime });
+    return { call: (name, arg) => pool.run(arg, { name }), close: () => pool.destroy() };
+  };
+}
+
+async function workerpool(workerType) {
+  const { default: wp } = await import('workerpool');
+  return (workers) => {
+    const pool = wp.pool(WORKERPOOL_WORKER, { minWorkers: workers, maxWorkers: workers, workerType });
+    return { call: (name, arg) => pool.exec(name, arg === undefined ? [] : [arg]), close: () => pool.terminate() };
+  };
+}
+
+async function jestWorker(enableWorkerThreads) {
+  const jw = await import('jest-worker');
+  const Worker = jw.Worker ?? jw.default.Worker;
+  return (workers) => {
+    const worker = new Worker(TASKS, { numWorkers: workers, exposedMethods: NAMES, enableWorkerThreads });
+    return { call: (name, arg) => worker[name](arg), close: () => worker.end() };
+  };
+}
+
+export { tasks };

@@ -1,0 +1,441 @@
+// rxpool benchmark: every case, every pool, side by side in one run, each measurement in a fresh
+// process, medians of several runs, ratios against rxpool and against the bare-fork floor.
+//
+//   npm run bench                         # full run (10–18 min), writes bench/results/latest.{md,json}
+//   npm run bench -- --quick              # 1–2 min smoke run, writes bench/results/quick.{md,json}
+//   npm run bench -- --cases tiny-burst,payload --runs 3 --pools rxpool,jest-worker
+//
+// Options: --quick, --cases a,b, --pools a,b (row or pool ids; floors are always run), --runs N
+// (default 5, 3 for tiny-burst, 1 with --quick), --no-floor, --out path/without-extension,
+// --render results.json (rewrite the .md of an earlier run from its raw numbers; nothing is run).
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { CASES } from './lib/cases.mjs';
+import { POOLS, tasks } from './lib/pools.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH);
+const CASE_SCRIPT = join(BENCH, 'case.mjs');
+const FLOOR_SCRIPT = process.env.RXPOOL_FLOOR ?? join(ROOT, '..', 'shared', 'floor', 'raw-floor.mjs');
+const FLOOR_REF = 'floor-advanced';
+
+const opts = parseArgs(process.argv.slice(2));
+if (opts.render) {
+  // Re-renders the tables of an earlier run from its JSON (after a change to the output format).
+  const { meta, cases } = JSON.parse(readFileSync(opts.render, 'utf8'));
+  const base = opts.render.replace(/\.json$/, '');
+  writeFileSync(`${base}.md`, render(meta, cases));
+  formatWithBiome([`${base}.md`]);
+  process.stdout.write(readFileSync(`${base}.md`, 'utf8'));
+  process.exit(0);
+}
+const caseIds = opts.cases ?? Object.keys(CASES);
+for (const id of caseIds) if (!CASES[id]) fail(`unknown case "${id}"; cases: ${Object.keys(CASES).join(', ')}`);
+/** Runs per row: --runs, else the case's own default, else 5 (1 with --quick). */
+const runsFor = (spec) => opts.runs ?? (opts.quick ? 1 : (spec.runs ?? 5));
+const outBase = opts.out ?? join(BENCH, 'results', opts.quick ? 'quick' : 'latest');
+const useFloor = opts.floor && existsSync(FLOOR_SCRIPT);
+if (opts.floor && !useFloor) log(`floor script not found at ${FLOOR_SCRIPT}: floor rows skipped (set RXPOOL_FLOOR)`);
+
+/** The process currently measured, killed with its whole process group on Ctrl-C. */
+let current;
+process.on('SIGINT', () => {
+  if (current) killGroup(current);
+  process.exit(130);
+});
+
+const started = performance.now();
+const meta = {
+  date: new Date().toISOString(),
+  command: `node ${relative(ROOT, fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(' ')}`.trim(),
+  node: process.version,
+  nproc: nproc(),
+  cpu: cpus()[0]?.model ?? 'unknown',
+  loadavgBefore: loadavg().map((x) => Number(x.toFixed(2))),
+  runs: opts.runs ?? (opts.quick ? 1 : 'default (5; tiny-burst 3)'),
+  quick: opts.quick,
+  versions: versions(),
+  commit: git(['rev-parse', '--short', 'HEAD']),
+};
+const spin = caseIds.includes('cpu-bound') ? calibrateSpin(5) : undefined;
+if (spin) meta.spinCalibration = spin;
+
+const results = {};
+for (const caseId of caseIds) results[caseId] = await runCase(caseId);
+meta.loadavgAfter = loadavg().map((x) => Number(x.toFixed(2)));
+meta.wallSeconds = Math.round((performance.now() - started) / 1000);
+
+mkdirSync(dirname(outBase), { recursive: true });
+writeFileSync(`${outBase}.md`, render(meta, results));
+writeFileSync(`${outBase}.json`, `${JSON.stringify({ meta, cases: results }, null, 2)}\n`);
+formatWithBiome([`${outBase}.md`, `${outBase}.json`]);
+process.stdout.write(`\n${readFileSync(`${outBase}.md`, 'utf8')}`);
+log(`wrote ${relative(process.cwd(), `${outBase}.md`)} and .json (${meta.wallSeconds} s)`);
+
+// ---------------------------------------------------------------------------------------------
+
+async function runCase(caseId) {
+  const spec = CASES[caseId];
+  const params = { ...(opts.quick ? spec.params.quick : spec.params.full) };
+  if (caseId === 'cpu-bound') {
+    params.spinIterations = spin.iterations;
+    params.spinMs = spin.ms;
+  }
+  const rows = spec.rows
+    .filter((row) =>
+      opts.pools ? opts.pools.includes(row.id) || (!row.optional && opts.pools.includes(row.pool)) : !row.optional,
+    )
+    .map((row) => ({
+      id: row.id,
+      label: row.label ?? POOLS[row.pool].label,
+      kind: POOLS[row.pool].kind,
+      runs: [],
+      stopped: false,
+    }));
+  if (useFloor) {
+    for (const floor of spec.floors ?? []) {
+      rows.push({ id: floor.id, label: floor.label, kind: 'floor', floor, runs: [], stopped: false });
+    }
+  }
+  const runs = runsFor(spec);
+  log(`\n## ${spec.title}  (${rows.length} rows × ${runs} runs)`);
+  for (let r = 0; r < runs; r++) {
+    // Rotate the order each run, so no row always runs first (or right after the heaviest one).
+    const order = rows.map((_, i) => rows[(i + r) % rows.length]);
+    for (const row of order) {
+      if (row.stopped) continue;
+      const t0 = performance.now();
+      const result = row.floor ? await measureFloor(row.floor, params) : await measureRow(caseId, row.id, params);
+      row.runs.push(result);
+      log(
+        `[${caseId}] run ${r + 1}/${runs} ${row.id}: ${describe(spec, result)} (${fmtSeconds(performance.now() - t0)})`,
+      );
+      // A pool that hangs or breaks does so every time: measure it once, not five times.
+      if (spec.stopOnFailure && (result.failed || !result.ok)) row.stopped = true;
+    }
+  }
+  for (const row of rows) {
+    row.summary = summarize(spec, row.runs);
+    delete row.floor;
+    delete row.stopped;
+  }
+  addRatios(spec, rows);
+  return { title: spec.title, measures: spec.measures, params, runs, rows };
+}
+
+function measureRow(caseId, rowId, params) {
+  const spec = CASES[caseId];
+  return runChild([CASE_SCRIPT, caseId, rowId, JSON.stringify(params)], spec.timeoutMs(params)).then(
+    ({ result, error }) => result ?? { ok: false, error },
+  );
+}
+
+async function measureFloor(floor, params) {
+  const raw = [];
+  for (const args of floor.args(params)) {
+    const { result, error } = await runChild([FLOOR_SCRIPT, ...args], 150_000);
+    if (!result || result.error) return { ok: false, error: error ?? result.error };
+    raw.push(result);
+  }
+  return { ok: true, ...floor.metrics(raw), raw };
+}
+
+/** Runs `node ...args` in its own process group; resolves with its RESULT line's JSON. */
+function runChild(args, timeoutMs) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    current = child;
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr = (stderr + d).slice(-4000);
+    });
+    const timer = setTimeout(() => {
+      stderr += `\n[bench] killed after ${timeoutMs} ms`;
+      killGroup(child);
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      killGroup(child); // whatever the pool left behind (workers of a pool that could not close)
+      current = undefined;
+      const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      if (line) return resolve({ result: JSON.parse(line.slice(7)) });
+      const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+      resolve({ error: `no result (exit ${code ?? signal}): ${tail}`.slice(0, 300) });
+    });
+  });
+}
+
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is gone already
+  }
+}
+
+// --- statistics --------------------------------------------------------------------------------
+
+function summarize(spec, runResults) {
+  const summary = {};
+  for (const metric of spec.metrics) {
+    const values = runResults
+      .filter((r) => r.ok && typeof r[metric.key] === 'number')
+      .map((r) => r[metric.key])
+      .sort((a, b) => a - b);
+    if (values.length === 0) continue;
+    summary[metric.key] = { median: median(values), min: values[0], max: values[values.length - 1], values };
+  }
+  return summary;
+}
+
+function median(sorted) {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Relative speed against rxpool and against the floor: > 1 means this row is faster. For
+ * throughputs that is value / reference; for times it is reference / value.
+ */
+function addRatios(spec, rows) {
+  const rx = rows.find((r) => r.id === 'rxpool');
+  const floor = rows.find((r) => r.id === FLOOR_REF);
+  for (const row of rows) {
+    row.ratios = {};
+    for (const metric of spec.metrics.filter((m) => m.ratio)) {
+      const value = row.summary[metric.key]?.median;
+      row.ratios[metric.key] = {
+        vsRxpool: speed(metric, value, rx?.summary[metric.key]?.median),
+        vsFloor: speed(metric, value, floor?.summary[metric.key]?.median),
+      };
+    }
+  }
+}
+
+function speed(metric, value, reference) {
+  if (value === undefined || reference === undefined || value <= 0 || reference <= 0) return undefined;
+  return metric.better === 'higher' ? value / reference : reference / value;
+}
+
+// --- output ------------------------------------------------------------------------------------
+
+function render(meta, cases) {
+  const out = [];
+  out.push('# rxpool benchmark results', '');
+  out.push(`- date: ${meta.date}`);
+  out.push(`- command: \`${meta.command}\``);
+  out.push(`- node ${meta.node}, nproc ${meta.nproc}, ${meta.cpu}`);
+  out.push(`- load average before / after: ${meta.loadavgBefore.join(' ')} / ${meta.loadavgAfter.join(' ')}`);
+  out.push(
+    `- rxpool ${meta.commit}; ${Object.entries(meta.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  out.push(
+    `- every pool has 2 workers; each figure is the median of several runs (count per case below), each in a fresh process, after a warm-up (min–max in brackets); total ${meta.wallSeconds} s`,
+  );
+  out.push(
+    "- **vs rxpool** / **vs floor**: relative speed, > 1 = this row is faster (for times: reference time / this time). The floor is a bare `child_process.fork` with `serialization: 'advanced'` (rxpool's transport), no library. Thread pools are not like-for-like with process pools.",
+    '',
+  );
+  for (const [caseId, c] of Object.entries(cases)) {
+    const spec = CASES[caseId];
+    out.push(`## ${c.title}`, '', `${c.measures} Median of ${c.runs} run(s).`, '');
+    const floorMetrics = new Set(c.rows.filter((r) => r.id === FLOOR_REF).flatMap((r) => Object.keys(r.summary)));
+    /** [header, right-aligned] */
+    const head = [
+      ['pool', false],
+      ['kind', false],
+    ];
+    for (const m of spec.metrics) {
+      head.push([`${m.label} median (min–max)`, true]);
+      if (m.ratio) head.push(['vs rxpool', true]);
+      if (m.ratio && floorMetrics.has(m.key)) head.push(['vs floor', true]);
+    }
+    if (spec.outcomes) head.push(['crash task', false], ['next task', false], ['error message', false]);
+    head.push(['runs', true]);
+    out.push(
+      `| ${head.map(([h]) => h).join(' | ')} |`,
+      `|${head.map(([, right]) => (right ? '---:' : '---')).join('|')}|`,
+    );
+    const notes = [];
+    for (const row of c.rows) {
+      const cells = [row.id.startsWith('rxpool') ? `**${row.label}**` : row.label, row.kind];
+      for (const m of spec.metrics) {
+        const s = row.summary[m.key];
+        cells.push(s ? `${fmt(s.median, m.digits)} (${fmt(s.min, m.digits)}–${fmt(s.max, m.digits)})` : '–');
+        if (m.ratio) cells.push(fmtRatio(row.ratios[m.key]?.vsRxpool));
+        if (m.ratio && floorMetrics.has(m.key)) cells.push(fmtRatio(row.ratios[m.key]?.vsFloor));
+      }
+      if (spec.outcomes) {
+        const uniq = (f) => [...new Set(row.runs.map(f).filter(Boolean))].join(' / ') || '–';
+        cells.push(
+          uniq((r) => (r.ok ? r.outcome.crash : 'bench error')),
+          uniq((r) => r.outcome?.next),
+          uniq((r) => shorten(r.outcome?.error?.replace(/pid \d+/g, 'pid …').replace(/\|/g, '\\|'), 110)),
+        );
+      }
+      const good = row.runs.filter((r) => r.ok).length;
+      cells.push(`${good}/${row.runs.length}`);
+      out.push(`| ${cells.join(' | ')} |`);
+      row.runs.forEach((r, i) => {
+        const note = (text) => notes.push({ label: row.label, run: i + 1, text });
+        if (!r.ok) note(`✗ ${r.error}`);
+        for (const e of r.errors ?? []) note(`✗ ${e}`);
+        if (r.closeError) note(r.closeError);
+      });
+    }
+    if (notes.length > 0) out.push('', ...dedupe(notes));
+    out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Notes that differ only in the run number are listed once. */
+function dedupe(notes) {
+  const byText = new Map();
+  for (const { label, run, text } of notes) {
+    const key = `${label}\0${text}`;
+    byText.set(key, [...(byText.get(key) ?? []), run]);
+  }
+  return [...byText].map(([key, list]) => {
+    const [label, text] = key.split('\0');
+    return `- ${label} (run ${list.join(', ')}): ${text}`;
+  });
+}
+
+function describe(spec, result) {
+  if (!result.ok) return `✗ ${result.error}`;
+  const parts = spec.metrics
+    .filter((m) => typeof result[m.key] === 'number')
+    .map((m) => `${fmt(result[m.key], m.digits)} ${m.label}`);
+  if (result.outcome) parts.push(`crash ${result.outcome.crash}, next ${result.outcome.next}`);
+  for (const e of result.errors ?? []) parts.push(`✗ ${e}`);
+  return parts.join(', ');
+}
+
+function shorten(text, max) {
+  if (!text || text.length <= max) return text;
+  return `${text.slice(0, text.lastIndexOf(' ', max - 1))} …`;
+}
+
+function fmt(value, digits = 0) {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function fmtRatio(ratio) {
+  if (ratio === undefined) return '–';
+  return `${ratio.toFixed(ratio >= 10 ? 1 : 2)}×`;
+}
+
+function fmtSeconds(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+// --- setup -------------------------------------------------------------------------------------
+
+/** Iterations of `spin` that take about `targetMs` on this machine, now (median of several tries). */
+function calibrateSpin(targetMs) {
+  const probe = 200_000;
+  for (let i = 0; i < 20; i++) tasks.spin(probe); // JIT warm-up
+  const times = [];
+  for (let i = 0; i < 15; i++) {
+    const t0 = performance.now();
+    tasks.spin(probe);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const iterations = Math.round((probe * targetMs) / median(times));
+  // Check the calibrated count once more: this is the per-task time `ideal` is computed from.
+  const check = [];
+  for (let i = 0; i < 15; i++) {
+    const t0 = performance.now();
+    tasks.spin(iterations);
+    check.push(performance.now() - t0);
+  }
+  check.sort((a, b) => a - b);
+  const ms = Number(median(check).toFixed(3));
+  log(`calibrated spin: ${iterations} iterations, ${ms} ms`);
+  return { iterations, ms };
+}
+
+/** Pads the tables as the project's formatter would, so the results pass `biome check` as written. */
+function formatWithBiome(files) {
+  const biome = join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'biome.cmd' : 'biome');
+  try {
+    execFileSync(biome, ['format', '--write', '--vcs-use-ignore-file=false', ...files], { cwd: ROOT, stdio: 'ignore' });
+  } catch {
+    // no biome here (or it refused): the files stay as written, just less tidy
+  }
+}
+
+function versions() {
+  const out = {};
+  for (const name of ['piscina', 'tinypool', 'workerpool', 'jest-worker']) {
+    try {
+      out[name] = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+    } catch {
+      out[name] = 'missing';
+    }
+  }
+  return out;
+}
+
+function nproc() {
+  try {
+    return Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  } catch {
+    return availableParallelism();
+  }
+}
+
+function git(args) {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function parseArgs(argv) {
+  const o = { quick: false, floor: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) fail(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--quick') o.quick = true;
+    else if (arg === '--no-floor') o.floor = false;
+    else if (arg === '--cases') o.cases = value().split(',').filter(Boolean);
+    else if (arg === '--pools') o.pools = value().split(',').filter(Boolean);
+    else if (arg === '--runs') {
+      o.runs = Number(value());
+      if (!Number.isInteger(o.runs) || o.runs < 1) fail('--runs must be a positive integer');
+    } else if (arg === '--out') o.out = value();
+    else if (arg === '--render') o.render = value();
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport')[0]);
+      process.exit(0);
+    } else fail(`unknown option ${arg} (try --help)`);
+  }
+  return o;
+}
+
+function log(line) {
+  process.stderr.write(`${line}\n`);
+}
+
+function fail(message) {
+  log(`bench: ${message}`);
+  process.exit(2);
+}
