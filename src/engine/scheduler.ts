@@ -273,9 +273,14 @@ class Pool implements PoolView {
     if (this.#draining && idle) {
       for (const slot of this.#slots.values()) this.#dismiss(slot, 'stop', 'shutdown');
     }
-    for (const slot of this.#slots.values()) slot.idle$.next(slot.ready && !slot.leaving && slot.tasks.size === 0);
+    let leaving = false;
+    for (const slot of this.#slots.values()) {
+      slot.idle$.next(slot.ready && !slot.leaving && slot.tasks.size === 0);
+      leaving ||= slot.leaving;
+    }
     const ending = this.#draining || this.#ending !== undefined;
-    this.#keepAlive.held = !idle || (ending && this.#slots.size > 0);
+    // Work in flight, and workers on their way out (a few ms), hold the loop; idle workers never do.
+    this.#keepAlive.held = !idle || leaving || (ending && this.#slots.size > 0);
     if (!ending || !idle || this.#slots.size > 0) return;
     if (this.#ending?.broken) this.#out.error(this.#ending.error);
     else this.#out.complete();
