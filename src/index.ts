@@ -11,6 +11,7 @@ export type {
   RecycleReason,
   SpawnedEvent,
   TaskEndEvent,
+  TaskProgressEvent,
   TaskStartEvent,
   WorkerErrorEvent,
   WorkerEvent,
@@ -30,10 +31,21 @@ export {
   TerminatedWorkerError,
   type WorkerExit,
 } from './errors.js';
-export { type ExecutorState, ProcessPoolExecutor, type ShutdownOptions } from './executor/executor.js';
+export { type ExecutorState, ProcessPoolExecutor, type ShutdownOptions, type Streamed } from './executor/executor.js';
 export { Future, type FutureState } from './executor/future.js';
 export type { MapOptions } from './executor/map.js';
 export type { ExecutorOptions } from './executor/options.js';
+export { reportProgress } from './executor/report-progress.js';
 export { DEFAULT_IDLE_TIMEOUT, getReusableExecutor, type ReusableExecutorOptions } from './executor/reusable.js';
+export { renderTimelineSvg, type TimelineSvgOptions } from './monitor/timeline-svg.js';
+export {
+  type TraceEvent,
+  type TraceFile,
+  type TraceOptions,
+  toTraceFile,
+  traceEvents,
+} from './monitor/trace-events.js';
 export { type CpuCountOptions, cpuCount } from './platform/cpu-count.js';
+export { type ParallelMapOptions, parallelMap } from './rx/parallel-map.js';
+export type { ParallelMapProgress } from './rx/progress.js';
 export { defineTask, type TaskOptions } from './shipping/task-definition.js';

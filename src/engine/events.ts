@@ -40,6 +40,13 @@ export type TaskEndEvent = WorkerEventBase & {
     | { readonly ok: false; readonly error: unknown; readonly partial?: unknown[] | undefined }
   );
 
+/** A task called `reportProgress(value)`. */
+export interface TaskProgressEvent extends WorkerEventBase {
+  readonly type: 'task-progress';
+  readonly taskId: number;
+  readonly value: unknown;
+}
+
 /**
  * An error thrown by code a task left behind (a timer, an unawaited promise) after that task
  * ended. The worker survives it. `taskId` names the task whose code threw, when it is known.
@@ -110,6 +117,7 @@ export type WorkerEvent =
   | ReadyEvent
   | TaskStartEvent
   | TaskEndEvent
+  | TaskProgressEvent
   | WorkerErrorEvent
   | MemoryEvent
   | RecycleEvent

@@ -66,6 +66,10 @@ export interface PoolView {
 export type SchedulerControl =
   /** Drop a task that has not started. */
   | { readonly kind: 'cancel'; readonly task: Task }
+  /** End a task early: drop it if it has not started, stop a running stream at its source. */
+  | { readonly kind: 'stop'; readonly task: Task }
+  /** End a task now: drop it, or fail it with `error` and kill the worker running it. */
+  | { readonly kind: 'abort'; readonly task: Task; readonly error: Error }
   /** Fail every task with `error`, kill every worker, then complete. */
   | { readonly kind: 'kill'; readonly error: Error };
 
@@ -208,6 +212,8 @@ class Pool implements PoolView {
 
   control(control: SchedulerControl): void {
     if (control.kind === 'cancel') this.#cancel(control.task);
+    else if (control.kind === 'stop') this.#stop(control.task);
+    else if (control.kind === 'abort') this.#abort(control.task, control.error);
     else this.#kill(control.error);
   }
 
@@ -241,6 +247,22 @@ class Pool implements PoolView {
     this.#counts.cancelled++;
     task.settle({ ok: false, error }, 'cancelled');
     this.#pump();
+  }
+
+  #stop(task: Task): void {
+    const entry = this.#dispatched.get(task.id);
+    if (task.state === 'pending') this.#cancel(task);
+    else if (task.state === 'running' && task.stream && entry) entry.slot.commands.next({ kind: 'cancel', task });
+  }
+
+  #abort(task: Task, error: Error): void {
+    const entry = this.#dispatched.get(task.id);
+    if (task.state === 'pending') this.#cancel(task);
+    else if (task.state === 'running' && entry) {
+      this.#end(task, entry.slot, { ok: false, error }, true);
+      this.#dismiss(entry.slot, 'kill', 'killed');
+      this.#pump();
+    }
   }
 
   /**

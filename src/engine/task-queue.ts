@@ -1,58 +1,104 @@
 import type { Task } from './task.js';
 
+/** One group's tasks, first in first out, with a moving head so shifting costs nothing. */
+class Lane {
+  items: Array<Task | undefined> = [];
+  head = 0;
+
+  get empty(): boolean {
+    return this.head >= this.items.length;
+  }
+
+  shift(): Task | undefined {
+    const task = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return task;
+  }
+}
+
 /**
- * First-in first-out queue of tasks waiting for a worker. Cancelled tasks are skipped when they
- * reach the front rather than searched for, so cancelling many queued tasks stays cheap.
+ * Tasks waiting for a worker. Each group (a `map()` call, a `parallelMap` subscription, plain
+ * submits) has its own first-in first-out lane, and lanes take turns, so one long stream cannot
+ * starve another. Tasks put back after a worker died go first. Cancelled tasks are skipped when
+ * they reach the front rather than searched for, so cancelling many stays cheap.
  */
 export class TaskQueue {
-  #items: Array<Task | undefined> = [];
-  #head = 0;
-  #cancelled = 0;
+  #urgent: Task[] = [];
+  readonly #lanes = new Map<number, Lane>();
+  /** Groups with tasks, in turn order; `#turn` points at the next to serve. */
+  #order: number[] = [];
+  #turn = 0;
+  #size = 0;
 
   /** Tasks still waiting (cancelled ones excluded). */
   get size(): number {
-    return this.#items.length - this.#head - this.#cancelled;
+    return this.#size;
   }
 
   push(task: Task): void {
-    this.#items.push(task);
+    let lane = this.#lanes.get(task.group);
+    if (!lane) {
+      lane = new Lane();
+      this.#lanes.set(task.group, lane);
+    }
+    if (lane.empty) this.#order.push(task.group);
+    lane.items.push(task);
+    this.#size++;
   }
 
-  /** Puts tasks back at the front, keeping their order: they were due before everything queued. */
+  /** Puts tasks back at the very front, keeping their order: they were due before everything queued. */
   requeue(tasks: Task[]): void {
-    if (tasks.length === 0) return;
-    this.#items = [...tasks, ...this.#items.slice(this.#head)];
-    this.#head = 0;
+    this.#urgent = [...tasks, ...this.#urgent];
+    this.#size += tasks.length;
   }
 
   /** The next task that is still pending, or undefined. */
   shift(): Task | undefined {
-    while (this.#head < this.#items.length) {
-      const task = this.#items[this.#head];
-      this.#items[this.#head++] = undefined;
-      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-        this.#items = this.#items.slice(this.#head);
-        this.#head = 0;
+    for (let task = this.#urgent.shift(); task; task = this.#urgent.shift()) {
+      if (task.state === 'pending') return this.#taken(task);
+    }
+    while (this.#order.length > 0) {
+      if (this.#turn >= this.#order.length) this.#turn = 0;
+      const group = this.#order[this.#turn] as number;
+      const lane = this.#lanes.get(group) as Lane;
+      const task = lane.shift();
+      if (lane.empty) {
+        this.#order.splice(this.#turn, 1);
+        this.#lanes.delete(group);
+      } else {
+        this.#turn++;
       }
-      if (task && task.state === 'pending') return task;
-      if (task) this.#cancelled--;
+      if (task?.state === 'pending') return this.#taken(task);
     }
     return undefined;
   }
 
   /** Notes that a queued task was cancelled; it stays in place until it reaches the front. */
   cancelled(): void {
-    this.#cancelled++;
+    this.#size--;
   }
 
   /** Removes and returns every task still waiting. */
   drain(): Task[] {
-    const tasks = this.#items
-      .slice(this.#head)
-      .filter((task): task is Task => task !== undefined && task.state === 'pending');
-    this.#items = [];
-    this.#head = 0;
-    this.#cancelled = 0;
-    return tasks;
+    const tasks = [...this.#urgent];
+    for (const group of this.#order) {
+      const lane = this.#lanes.get(group) as Lane;
+      for (let i = lane.head; i < lane.items.length; i++) tasks.push(lane.items[i] as Task);
+    }
+    this.#urgent = [];
+    this.#lanes.clear();
+    this.#order = [];
+    this.#turn = 0;
+    this.#size = 0;
+    return tasks.filter((task) => task.state === 'pending');
+  }
+
+  #taken(task: Task): Task {
+    this.#size--;
+    return task;
   }
 }

@@ -14,8 +14,25 @@ export interface TaskSpec {
   readonly args: unknown[];
   /** Apply `fn` to each of `args` in turn and return the results as one array. */
   readonly chunk: boolean;
+  /**
+   * Send each value the function's iterator, async iterable or observable yields as it comes. With
+   * `chunk`, each item's result becomes the list of values it yields.
+   */
+  readonly stream?: boolean | undefined;
   /** Milliseconds the task may run once started before its worker is killed. */
   readonly timeout: number | undefined;
+  /** Tasks of different groups take turns in the queue (0: plain submits). */
+  readonly group?: number | undefined;
+  /** Hears streamed values and progress reports. */
+  readonly listener?: TaskListener | undefined;
+}
+
+/** Hears what a task sends before it ends. */
+export interface TaskListener {
+  /** A value of a streaming task. */
+  next?(value: unknown): void;
+  /** A value the task passed to `reportProgress`. */
+  progress?(value: unknown): void;
 }
 
 /**
@@ -27,7 +44,10 @@ export class Task implements TaskSpec {
   readonly fn: ShippedFunction;
   readonly args: unknown[];
   readonly chunk: boolean;
+  readonly stream: boolean;
   readonly timeout: number | undefined;
+  readonly group: number;
+  readonly listener: TaskListener | undefined;
   state: TaskState = 'pending';
   readonly queuedAt = performance.now();
   startedAt: number | undefined;
@@ -39,12 +59,15 @@ export class Task implements TaskSpec {
     this.fn = spec.fn;
     this.args = spec.args;
     this.chunk = spec.chunk;
+    this.stream = spec.stream ?? false;
     this.timeout = spec.timeout;
+    this.group = spec.group ?? 0;
+    this.listener = spec.listener;
   }
 
   /** Sets the one listener that hears the outcome (immediately, if the task is already settled). */
   onSettled(listener: (task: Task) => void): void {
-    if (this.outcome) listener(this);
+    if (this.outcome) isolate(listener, this);
     else this.#onSettle = listener;
   }
 
@@ -59,6 +82,21 @@ export class Task implements TaskSpec {
     this.state = state;
     const onSettle = this.#onSettle;
     this.#onSettle = undefined;
-    onSettle?.(this);
+    if (onSettle) isolate(onSettle, this);
+  }
+}
+
+/**
+ * Calls a listener from inside the engine. A listener that throws must not leave the scheduler
+ * half way through a loop: its error is rethrown on its own, later, like RxJS reports errors no
+ * one handles.
+ */
+export function isolate<A>(listener: (arg: A) => void, arg: A): void {
+  try {
+    listener(arg);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
   }
 }

@@ -8,6 +8,7 @@ import {
   FromWorker,
   type FunctionSource,
   type ParentMessage,
+  TaskMode,
   ToWorker,
   type WorkerMessage,
 } from '../protocol/messages.js';
@@ -16,7 +17,7 @@ import type { ShippedFunction } from '../shipping/function-registry.js';
 import { decodeThrown } from '../shipping/thrown.js';
 import { type ExitReason, now, type WorkerEvent } from './events.js';
 import { killOnExit } from './exit-hook.js';
-import type { Task } from './task.js';
+import { isolate, type Task } from './task.js';
 import { enrichTaskError } from './task-errors.js';
 
 /** How to start a worker process. */
@@ -35,6 +36,8 @@ export interface WorkerSpec {
 export type WorkerCommand =
   | { readonly kind: 'run'; readonly task: Task }
   | { readonly kind: 'drop'; readonly task: Task }
+  /** Stop a running streaming task at the source (its generator's `finally` runs). */
+  | { readonly kind: 'cancel'; readonly task: Task }
   | { readonly kind: 'stop'; readonly reason: ExitReason }
   | { readonly kind: 'kill'; readonly reason: ExitReason };
 
@@ -142,6 +145,14 @@ class WorkerConnection {
       case 'drop':
         this.#drop(command.task);
         break;
+      case 'cancel':
+        if (this.#inFlight.includes(command.task)) {
+          this.#outbox.push(-command.task.id);
+          this.#scheduleFlush();
+        } else {
+          this.#drop(command.task);
+        }
+        break;
       case 'stop':
         this.#stop(command.reason);
         break;
@@ -208,15 +219,16 @@ class WorkerConnection {
     }
   }
 
+  /** A number in the outbox is a drop (`id`) or a stream cancel (`-id`). */
   #message(item: Task | number, included: Set<number>): ParentMessage {
-    if (typeof item === 'number') return [ToWorker.Drop, item];
+    if (typeof item === 'number') return item < 0 ? [ToWorker.Cancel, -item] : [ToWorker.Drop, item];
     const { fn } = item;
     let source: FunctionSource | undefined;
     if (!this.#functionsSent.has(fn.id) && !included.has(fn.id)) {
       included.add(fn.id);
       source = { source: fn.source, name: fn.name };
     }
-    return [ToWorker.Task, item.id, fn.id, item.args, source, item.chunk ? 1 : 0];
+    return [ToWorker.Task, item.id, fn.id, item.args, source, modeOf(item)];
   }
 
   #sendAlone(child: ChildProcess, item: Task | number): void {
@@ -290,11 +302,28 @@ class WorkerConnection {
         case FromWorker.Skipped:
           this.#answered(message[1], undefined);
           break;
+        case FromWorker.Next: {
+          const next = this.#find(message[1])?.listener?.next;
+          if (next) isolate(next, message[2]);
+          break;
+        }
+        case FromWorker.Progress: {
+          const task = this.#find(message[1]);
+          if (!task) break;
+          const progress = task.listener?.progress;
+          if (progress) isolate(progress, message[2]);
+          this.#emit({ type: 'task-progress', taskId: task.id, value: message[2] });
+          break;
+        }
         case FromWorker.Leftover:
           this.#emit({ type: 'worker-error', taskId: message[1], error: decodeThrown(message[2]) });
           break;
       }
     }
+  }
+
+  #find(taskId: number): Task | undefined {
+    return this.#inFlight.find((task) => task.id === taskId);
   }
 
   #answered(
@@ -371,6 +400,11 @@ class WorkerConnection {
   #emit(event: DistributiveOmit<WorkerEvent, 'workerId' | 'pid' | 'time'>): void {
     this.#subscriber.next({ ...event, workerId: this.#workerId, pid: this.#pid, time: now() } as WorkerEvent);
   }
+}
+
+function modeOf(task: Task): TaskMode {
+  if (task.chunk) return task.stream ? TaskMode.ChunkStream : TaskMode.Chunk;
+  return task.stream ? TaskMode.Stream : TaskMode.Call;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,15 +1,15 @@
 import { join } from 'node:path';
-import { BehaviorSubject, combineLatest, map, type Observable, Subject } from 'rxjs';
+import { BehaviorSubject, combineLatest, map, Observable, Subject } from 'rxjs';
 import type { WorkerEvent } from '../engine/events.js';
 import type { ExecutorStats } from '../engine/pool-stats.js';
 import { type PoolView, type SchedulerControl, schedule } from '../engine/scheduler.js';
-import { Task } from '../engine/task.js';
+import { Task, type TaskSpec } from '../engine/task.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, ShutdownExecutorError } from '../errors.js';
 import { cpuCount } from '../platform/cpu-count.js';
 import { FunctionRegistry } from '../shipping/function-registry.js';
 import { taskDefinition } from '../shipping/task-definition.js';
-import { Future } from './future.js';
+import { Future, ProgressRelay } from './future.js';
 import { type MapOptions, orderedResults } from './map.js';
 import {
   checkMaxWorkers,
@@ -18,6 +18,16 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
+
+/** The values a streamed function yields: an async generator's, an iterator's, or its plain (awaited) value. */
+export type Streamed<R> =
+  R extends AsyncIterable<infer V>
+    ? V
+    : R extends Iterator<infer V>
+      ? V
+      : R extends { subscribe(observer: { next(value: infer V): void }): unknown }
+        ? V
+        : Awaited<R>;
 
 /** Options of `executor.shutdown()`. */
 export interface ShutdownOptions {
@@ -34,6 +44,18 @@ export interface ShutdownOptions {
 export type ExecutorState = 'running' | 'shutting-down' | 'shut-down' | 'broken';
 
 const BOOTSTRAP = join(__dirname, '..', 'worker', 'main.js');
+
+/** What library code built on an executor (parallelMap) may ask of it: package-internal. */
+export interface ExecutorInternals {
+  /** Queues a task; `fn` may come from `defineTask`, whose options apply unless `spec` overrides them. */
+  start(spec: Omit<TaskSpec, 'fn' | 'timeout'> & { readonly fn: unknown; readonly timeout?: number | undefined }): Task;
+  control(control: SchedulerControl): void;
+  /** A fresh queue group: tasks of different groups take turns. */
+  newGroup(): number;
+}
+
+/** Package-internal: `executor[internals]` gives {@link ExecutorInternals}. */
+export const internals = Symbol('rxpool.internals');
 
 /**
  * Package-internal: holds a new executor's workers back until `gate` settles (the shared executor
@@ -75,6 +97,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   readonly #open$ = new BehaviorSubject(true);
   readonly #finished: Promise<void>;
   #nextTaskId = 1;
+  /** Queue groups: 0 is plain submits; each map() call and parallelMap subscription gets its own. */
+  #nextGroup = 1;
   #state: ExecutorState = 'running';
   #broken: BrokenExecutorError | undefined;
   #pool: PoolView | undefined;
@@ -177,8 +201,47 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const definition = taskDefinition(fn);
     const shipped = this.#functions.resolve(definition.fn);
     const timeout = checkTimeout(definition.options.timeout);
-    const task = this.#enqueue(new Task(this.#nextTaskId++, { fn: shipped, args, chunk: false, timeout }));
-    return new Future<Awaited<R>>(task, this.#cancel);
+    const relay = new ProgressRelay();
+    const task = this.#enqueue(
+      new Task(this.#nextTaskId++, { fn: shipped, args, chunk: false, timeout, listener: relay }),
+    );
+    return new Future<Awaited<R>>(task, this.#cancel, relay);
+  }
+
+  /**
+   * Runs `fn(...args)` in a worker and streams what it yields: an async generator's values, an
+   * iterator's, an observable's, or a plain value once. Unsubscribing stops the task: one still
+   * queued never runs; a running generator is returned in the worker (its `finally` runs).
+   *
+   * @example
+   * ```ts
+   * executor.stream(async function* (n: number) { for (let i = 0; i < n; i++) yield i; }, 3)
+   *   .subscribe(console.log); // 0, 1, 2
+   * ```
+   */
+  stream<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Observable<Streamed<R>> {
+    this.#assertAccepting();
+    const definition = taskDefinition(fn);
+    const shipped = this.#functions.resolve(definition.fn);
+    const timeout = checkTimeout(definition.options.timeout);
+    return new Observable<Streamed<R>>((subscriber) => {
+      const task = new Task(this.#nextTaskId++, {
+        fn: shipped,
+        args,
+        chunk: false,
+        stream: true,
+        timeout,
+        listener: { next: (value) => subscriber.next(value as Streamed<R>) },
+      });
+      task.onSettled(({ outcome }) => {
+        if (outcome?.ok) subscriber.complete();
+        else subscriber.error(outcome?.error);
+      });
+      this.#enqueue(task);
+      return () => {
+        if (!task.settled) this.#control.next({ kind: 'stop', task });
+      };
+    });
   }
 
   /**
@@ -206,12 +269,12 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const timeout = checkTimeout(options.timeout ?? definition.options.timeout);
     const shipped = this.#functions.resolve(definition.fn);
     const lookahead = this.maxWorkers * 4;
+    const group = this.#nextGroup++;
     return orderedResults<Awaited<R>>(
       items,
       chunksize,
       lookahead,
-      (group, chunked) =>
-        this.#enqueue(new Task(this.#nextTaskId++, { fn: shipped, args: group, chunk: chunked, timeout })),
+      (args, chunk) => this.#enqueue(new Task(this.#nextTaskId++, { fn: shipped, args, chunk, timeout, group })),
       this.#cancel,
     );
   }
@@ -236,6 +299,21 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     }
     this.#tasks.complete();
     if (wait) await this.#finished;
+  }
+
+  /** @internal */
+  get [internals](): ExecutorInternals {
+    return {
+      start: (spec) => {
+        this.#assertAccepting();
+        const definition = taskDefinition(spec.fn);
+        const timeout = checkTimeout(spec.timeout ?? definition.options.timeout);
+        const fn = this.#functions.resolve(definition.fn);
+        return this.#enqueue(new Task(this.#nextTaskId++, { ...spec, fn, timeout }));
+      },
+      control: (control) => this.#control.next(control),
+      newGroup: () => this.#nextGroup++,
+    };
   }
 
   /** @internal */

@@ -1,4 +1,23 @@
-import type { Task } from '../engine/task.js';
+import { type Observable, Subject } from 'rxjs';
+import type { Task, TaskListener } from '../engine/task.js';
+
+/** Passes a task's progress reports to whoever asked for them, creating nothing until someone does. */
+export class ProgressRelay implements TaskListener {
+  #subject: Subject<unknown> | undefined;
+
+  get progress$(): Observable<unknown> {
+    this.#subject ??= new Subject<unknown>();
+    return this.#subject.asObservable();
+  }
+
+  progress(value: unknown): void {
+    this.#subject?.next(value);
+  }
+
+  complete(): void {
+    this.#subject?.complete();
+  }
+}
 
 /** Where a Future is: `pending` (queued or waiting on a worker), `running`, or settled. */
 export type FutureState = 'pending' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
@@ -13,15 +32,29 @@ export type FutureState = 'pending' | 'running' | 'fulfilled' | 'rejected' | 'ca
 export class Future<T> implements PromiseLike<T> {
   readonly #task: Task;
   readonly #cancel: (task: Task) => void;
+  readonly #relay: ProgressRelay | undefined;
   #promise: Promise<T> | undefined;
   #resolve: ((value: T) => void) | undefined;
   #reject: ((reason: unknown) => void) | undefined;
 
   /** @internal Futures come from `executor.submit()`. */
-  constructor(task: Task, cancel: (task: Task) => void) {
+  constructor(task: Task, cancel: (task: Task) => void, relay?: ProgressRelay) {
     this.#task = task;
     this.#cancel = cancel;
-    task.onSettled(() => this.#settled());
+    this.#relay = relay;
+    task.onSettled(() => {
+      relay?.complete();
+      this.#settled();
+    });
+  }
+
+  /**
+   * What the task reports with `reportProgress(value)` while it runs; completes when it settles.
+   * Subscribe before the task starts to see every report.
+   */
+  get progress$(): Observable<unknown> {
+    if (!this.#relay) throw new Error('this Future has no progress channel');
+    return this.#relay.progress$;
   }
 
   /** The executor-wide id of the task, as `events$` reports it. */

@@ -8,13 +8,28 @@
 
 /** Numeric tags; each direction has its own. */
 export const ToWorker = {
-  /** Run a task: `[Task, taskId, fnId, args, source?, chunk]`. */
+  /** Run a task: `[Task, taskId, fnId, args, source?, mode]`. */
   Task: 1,
   /** Drop a queued task that has not started: `[Drop, taskId]`. */
   Drop: 2,
   /** Run the executor's initializer once, before any task: `[Init, source, args]`. */
   Init: 3,
+  /** Stop a streaming task: its iterator is returned (its `finally` runs) or its subscription ended: `[Cancel, taskId]`. */
+  Cancel: 4,
 } as const;
+
+/** How a task's function is applied and its result sent back. */
+export const TaskMode = {
+  /** `fn(...args)`; the value (an iterator or async iterable is collected into an array) comes back once. */
+  Call: 0,
+  /** `args` is a list of items: `fn(item)` for each in turn, the results coming back as one array. */
+  Chunk: 1,
+  /** `fn(...args)`, and every value its async iterable, iterator or observable yields is sent as it comes. */
+  Stream: 2,
+  /** Like Chunk, but each item's result is the list of values it streams (a plain value: a list of one). */
+  ChunkStream: 3,
+} as const;
+export type TaskMode = (typeof TaskMode)[keyof typeof TaskMode];
 
 export const FromWorker = {
   /** Bootstrap finished; tasks may flow: `[Ready]`. */
@@ -31,12 +46,15 @@ export const FromWorker = {
   Initialized: 6,
   /** The initializer threw: `[InitFailed, thrown]`. The worker takes no task after this. */
   InitFailed: 7,
+  /** One value of a streaming task: `[Next, taskId, value]`; its Ok or Err follows the last one. */
+  Next: 8,
+  /** A task reported progress with `reportProgress(value)`: `[Progress, taskId, value]`. */
+  Progress: 9,
 } as const;
 
 /**
  * A task to run. `source` rides along only the first time a worker sees `fnId`; the worker caches
- * the rebuilt function. With `chunk` = 1, `args` is a list of items and the function is applied to
- * each in turn, the results coming back as one array.
+ * the rebuilt function. `mode` says how the function is applied (see {@link TaskMode}).
  */
 export type TaskMessage = [
   tag: typeof ToWorker.Task,
@@ -44,11 +62,12 @@ export type TaskMessage = [
   fnId: number,
   args: unknown[],
   source: FunctionSource | undefined,
-  chunk: 0 | 1,
+  mode: TaskMode,
 ];
 export type DropMessage = [tag: typeof ToWorker.Drop, taskId: number];
+export type CancelMessage = [tag: typeof ToWorker.Cancel, taskId: number];
 export type InitMessage = [tag: typeof ToWorker.Init, source: FunctionSource, args: unknown[]];
-export type ParentMessage = TaskMessage | DropMessage | InitMessage;
+export type ParentMessage = TaskMessage | DropMessage | InitMessage | CancelMessage;
 
 export type ReadyMessage = [tag: typeof FromWorker.Ready];
 export type OkMessage = [tag: typeof FromWorker.Ok, taskId: number, value: unknown];
@@ -57,6 +76,8 @@ export type SkippedMessage = [tag: typeof FromWorker.Skipped, taskId: number];
 export type LeftoverMessage = [tag: typeof FromWorker.Leftover, originTaskId: number | null, thrown: ThrownRecord];
 export type InitializedMessage = [tag: typeof FromWorker.Initialized];
 export type InitFailedMessage = [tag: typeof FromWorker.InitFailed, thrown: ThrownRecord];
+export type NextMessage = [tag: typeof FromWorker.Next, taskId: number, value: unknown];
+export type ProgressMessage = [tag: typeof FromWorker.Progress, taskId: number, value: unknown];
 export type WorkerMessage =
   | ReadyMessage
   | OkMessage
@@ -64,7 +85,9 @@ export type WorkerMessage =
   | SkippedMessage
   | LeftoverMessage
   | InitializedMessage
-  | InitFailedMessage;
+  | InitFailedMessage
+  | NextMessage
+  | ProgressMessage;
 
 /** How a function travels: its source text and the name to report it by. */
 export interface FunctionSource {

@@ -9,6 +9,7 @@ import type { ParentMessage, WorkerMessage } from '../protocol/messages.js';
 import { FromWorker } from '../protocol/messages.js';
 import { installHelpers } from './helpers.js';
 import { Outbox } from './outbox.js';
+import { installProgress } from './progress.js';
 import { Runner } from './runner.js';
 import { watchParent } from './watchdog.js';
 
@@ -33,6 +34,7 @@ process.on('uncaughtException', onLeftover);
 process.on('unhandledRejection', onLeftover);
 
 installHelpers(globalThis);
+installProgress(globalThis, (value) => runner.progress(value));
 outbox.push([FromWorker.Ready]);
 outbox.flush();
 if (process.env.RXPOOL_WATCHDOG !== '0' && supportsWatchdog()) watchParent(process.ppid);

@@ -15,6 +15,7 @@ export class Outbox {
   readonly #send: (batch: WorkerMessage[]) => void;
   #batch: WorkerMessage[] = [];
   #since = 0;
+  #soon = false;
 
   constructor(send: (batch: WorkerMessage[]) => void) {
     this.#send = send;
@@ -23,6 +24,17 @@ export class Outbox {
   push(message: WorkerMessage): void {
     if (this.#batch.length === 0) this.#since = performance.now();
     this.#batch.push(message);
+  }
+
+  /** Flushes after the current turn of the event loop: values a stream yields together go together. */
+  flushSoon(): void {
+    if (this.stale) this.flush();
+    if (this.#soon) return;
+    this.#soon = true;
+    setImmediate(() => {
+      this.#soon = false;
+      this.flush();
+    });
   }
 
   /** True when the batch should go now even though more work is queued. */
@@ -46,14 +58,25 @@ export class Outbox {
     try {
       this.#send([message]);
     } catch (error) {
-      if (message[0] !== FromWorker.Ok) throw error;
-      const [, taskId, value] = message;
+      const [tag, taskId, value] = message;
+      if (tag !== FromWorker.Ok && tag !== FromWorker.Next && tag !== FromWorker.Progress) throw error;
+      const what =
+        tag === FromWorker.Progress
+          ? 'the progress value'
+          : tag === FromWorker.Next
+            ? 'a streamed value'
+            : 'the result';
       const culprit = findCulprit(value);
       const failure = new SerializationError(
-        `Task ${taskId} returned a value that cannot be sent back: ${describeCulprit('the result', culprit, error instanceof Error ? error.message : String(error))}.`,
+        `Task ${taskId} produced a value that cannot be sent back: ${describeCulprit(what, culprit, error instanceof Error ? error.message : String(error))}.`,
         { stage: 'result', path: culprit?.path, taskId },
       );
-      this.#send([[FromWorker.Err, taskId, encodeThrown(failure)]]);
+      // A bad progress value is reported without failing the task; a bad result or stream value fails it.
+      this.#send([
+        tag === FromWorker.Progress
+          ? [FromWorker.Leftover, taskId, encodeThrown(failure)]
+          : [FromWorker.Err, taskId, encodeThrown(failure)],
+      ]);
     }
   }
 }

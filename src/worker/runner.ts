@@ -5,11 +5,13 @@ import {
   type InitMessage,
   type ParentMessage,
   type TaskMessage,
+  TaskMode,
   ToWorker,
   type WorkerMessage,
 } from '../protocol/messages.js';
 import { encodeThrown } from '../shipping/thrown.js';
 import { compileShipped } from './compile.js';
+import { deliver } from './deliver.js';
 import type { Outbox } from './outbox.js';
 
 type Shipped = (...args: unknown[]) => unknown;
@@ -19,6 +21,8 @@ interface Running {
   readonly taskId: number;
   settled: boolean;
   readonly done: () => void;
+  /** Stops a streaming task's source, when it has one. */
+  stop?: (() => void) | undefined;
 }
 
 /**
@@ -42,9 +46,21 @@ export class Runner {
     for (const message of batch) {
       if (message[0] === ToWorker.Task) this.#queue.push(message);
       else if (message[0] === ToWorker.Drop) this.#drop(message[1]);
+      else if (message[0] === ToWorker.Cancel) this.#cancel(message[1]);
       else this.#initialize(message);
     }
     this.#pump();
+  }
+
+  /**
+   * `reportProgress(value)` from inside a task: the parent hears it on the task's Future and on
+   * `events$`. Called outside any task, it does nothing.
+   */
+  progress(value: unknown): void {
+    const taskId = this.#context.getStore() ?? this.#running?.taskId;
+    if (taskId === undefined) return;
+    this.#outbox.push([FromWorker.Progress, taskId, value]);
+    this.#outbox.flushSoon();
   }
 
   /** Runs the executor's initializer; the parent sends no task until it hears how that went. */
@@ -82,6 +98,13 @@ export class Runner {
       this.#outbox.push([FromWorker.Leftover, origin ?? null, encodeThrown(error)]);
       if (!running) this.#outbox.flush();
     }
+  }
+
+  /** Stops a running stream (its `finally` runs); a task that has not started is dropped instead. */
+  #cancel(taskId: number): void {
+    const running = this.#running;
+    if (running?.taskId === taskId) running.stop?.();
+    else this.#drop(taskId);
   }
 
   #drop(taskId: number): void {
@@ -124,7 +147,7 @@ export class Runner {
     return 'async';
   }
 
-  #execute([, taskId, fnId, args, source, chunk]: TaskMessage, running: Running): void {
+  #execute([, taskId, fnId, args, source, mode]: TaskMessage, running: Running): void {
     let fn = this.#functions.get(fnId);
     if (!fn) {
       try {
@@ -141,49 +164,70 @@ export class Runner {
         return;
       }
     }
-    if (chunk) this.#runChunk(fn, args, running);
-    else this.#runOne(fn, args, running);
-  }
-
-  #runOne(fn: Shipped, args: unknown[], running: Running): void {
-    const { taskId } = running;
-    try {
-      const value = fn(...args);
-      if (isThenable(value)) {
-        value.then(
-          (resolved) => this.#settle(running, [FromWorker.Ok, taskId, resolved]),
-          (error: unknown) => this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error)]),
-        );
-      } else {
-        this.#settle(running, [FromWorker.Ok, taskId, value]);
-      }
-    } catch (error) {
-      this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error)]);
+    if (mode === TaskMode.Chunk || mode === TaskMode.ChunkStream) {
+      this.#runChunk(fn, args, running, mode === TaskMode.ChunkStream);
+    } else {
+      this.#runOne(fn, args, running, mode === TaskMode.Stream);
     }
   }
 
-  /** Applies `fn` to each item in turn; on a failure, the results so far travel with the error. */
-  #runChunk(fn: Shipped, items: unknown[], running: Running): void {
+  #runOne(fn: Shipped, args: unknown[], running: Running, stream: boolean): void {
+    const { taskId } = running;
+    let result: unknown;
+    try {
+      result = fn(...args);
+    } catch (error) {
+      this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error)]);
+      return;
+    }
+    deliver(result, stream, {
+      next: (value) => {
+        if (running.settled) return;
+        this.#outbox.push([FromWorker.Next, taskId, value]);
+        this.#outbox.flushSoon();
+      },
+      done: (value) => this.#settle(running, [FromWorker.Ok, taskId, value]),
+      fail: (error) => this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error)]),
+      stopWith: (stop) => {
+        running.stop = stop;
+      },
+    });
+  }
+
+  /**
+   * Applies `fn` to each item in turn; on a failure, the results so far travel with the error. With
+   * `streams`, each item's result is the list of values it yields.
+   */
+  #runChunk(fn: Shipped, items: unknown[], running: Running, streams: boolean): void {
     const { taskId } = running;
     const results: unknown[] = [];
     const fail = (error: unknown) => this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error), results]);
     const next = (from: number): void => {
       for (let i = from; i < items.length; i++) {
-        let value: unknown;
+        let settledNow = false;
+        let waiting = false;
+        let result: unknown;
         try {
-          value = fn(items[i]);
+          result = fn(items[i]);
         } catch (error) {
           fail(error);
           return;
         }
-        if (isThenable(value)) {
-          value.then((resolved) => {
-            results.push(resolved);
-            next(i + 1);
-          }, fail);
+        const streamed: unknown[] = [];
+        deliver(result, streams, {
+          next: (value) => streamed.push(value),
+          done: (value) => {
+            results.push(streams ? streamed : value);
+            if (waiting) next(i + 1);
+            else settledNow = true;
+          },
+          fail,
+          stopWith: () => {},
+        });
+        if (!settledNow) {
+          waiting = true;
           return;
         }
-        results.push(value);
       }
       this.#settle(running, [FromWorker.Ok, taskId, results]);
     };
