@@ -17,6 +17,7 @@ import {
 import { range, withExecutor } from './support/pool.js';
 
 const T = { timeout: 60_000 };
+const SUITE = { timeout: 300_000 };
 const sleepEcho = (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms));
 
 /** The most tasks that were running at once, from task-start / task-end events. */
@@ -30,7 +31,7 @@ function peakRunning(events: WorkerEvent[]): number {
   return peak;
 }
 
-describe('parallelMap', T, () => {
+describe('parallelMap', SUITE, () => {
   test('ordered (default): results in source order even when later items finish first', T, () =>
     withExecutor({ maxWorkers: 3 }, async ({ executor }) => {
       const delays = [150, 20, 90, 0, 60, 10, 120, 5];
@@ -41,6 +42,7 @@ describe('parallelMap', T, () => {
 
   test('unordered: each result as soon as it is ready', T, () =>
     withExecutor({ maxWorkers: 4 }, async ({ executor }) => {
+      await Promise.all(range(4).map(() => executor.submit(() => null))); // four warm workers
       const out = await lastValueFrom(
         from([400, 10, 200, 50]).pipe(parallelMap(sleepEcho, { executor, ordered: false }), toArray()),
       );
@@ -66,7 +68,7 @@ describe('parallelMap', T, () => {
     withExecutor({ maxWorkers: 2 }, async ({ executor, events }) => {
       const out = await lastValueFrom(
         from(range(100)).pipe(
-          parallelMap((x: number) => sleepEcho(30).then(() => x), { executor }),
+          parallelMap((x: number) => new Promise((resolve) => setTimeout(() => resolve(x), 30)), { executor }),
           take(3),
           toArray(),
         ),
@@ -104,7 +106,9 @@ describe('parallelMap', T, () => {
     withExecutor({ maxWorkers: 2 }, async ({ executor, events }) => {
       const controller = new AbortController();
       const done = lastValueFrom(
-        from(range(40)).pipe(parallelMap(() => sleepEcho(50), { executor, signal: controller.signal })),
+        from(range(40)).pipe(
+          parallelMap(() => new Promise((resolve) => setTimeout(resolve, 50)), { executor, signal: controller.signal }),
+        ),
       );
       setTimeout(() => controller.abort(), 120);
       await assert.rejects(done, (e: unknown) => e instanceof Error && e.name === 'AbortError');
@@ -173,14 +177,14 @@ describe('parallelMap', T, () => {
       const finished: string[] = [];
       const long = lastValueFrom(
         from(range(60)).pipe(
-          parallelMap(() => sleepEcho(20), { executor, concurrency: 30 }),
+          parallelMap(() => new Promise((resolve) => setTimeout(resolve, 20)), { executor, concurrency: 30 }),
           toArray(),
         ),
       ).then(() => finished.push('long'));
       await sleepEcho(50);
       const short = lastValueFrom(
         from(range(5)).pipe(
-          parallelMap(() => sleepEcho(20), { executor, concurrency: 30 }),
+          parallelMap(() => new Promise((resolve) => setTimeout(resolve, 20)), { executor, concurrency: 30 }),
           toArray(),
         ),
       ).then(() => finished.push('short'));
@@ -249,7 +253,10 @@ describe('parallelMap', T, () => {
       const reports: ParallelMapProgress[] = [];
       await lastValueFrom(
         from(range(30)).pipe(
-          parallelMap(() => sleepEcho(15), { executor, progress: (p) => reports.push(p) }),
+          parallelMap(() => new Promise((resolve) => setTimeout(resolve, 15)), {
+            executor,
+            progress: (p) => reports.push(p),
+          }),
           toArray(),
         ),
       );
@@ -269,7 +276,7 @@ describe('parallelMap', T, () => {
     try {
       const pids = await lastValueFrom(
         from(range(6)).pipe(
-          parallelMap(() => sleepEcho(100).then(() => process.pid), { workers: 3 }),
+          parallelMap(() => new Promise((resolve) => setTimeout(() => resolve(process.pid), 100)), { workers: 3 }),
           toArray(),
         ),
       );
@@ -281,7 +288,7 @@ describe('parallelMap', T, () => {
   });
 });
 
-describe('streaming from workers', T, () => {
+describe('streaming from workers', SUITE, () => {
   test('an async generator streams its values; ordered keeps per-item order', T, () =>
     withExecutor({ maxWorkers: 3 }, async ({ executor }) => {
       const out = await lastValueFrom(
@@ -354,21 +361,31 @@ describe('streaming from workers', T, () => {
   );
 });
 
-describe('onCancel', T, () => {
+describe('onCancel', SUITE, () => {
   for (const onCancel of ['finish', 'kill'] as const) {
     test(`'${onCancel}': what happens to running tasks when the subscription ends early`, T, () =>
       withExecutor({ maxWorkers: 2 }, async ({ executor, events }) => {
+        await Promise.all(range(2).map(() => executor.submit(() => null))); // two warm workers
+        const warmUp = events.length;
         const out = await lastValueFrom(
           from([10, 800, 800]).pipe(parallelMap(sleepEcho, { executor, onCancel, ordered: false }), take(1), toArray()),
         );
         assert.deepEqual(out, [10]);
         await executor.shutdown();
+        events.splice(0, warmUp);
         const killed = events.filter((e) => e.type === 'exit' && e.reason === 'killed').length;
-        const ended = events.filter((e) => e.type === 'task-end' && e.ok).length;
-        if (onCancel === 'kill') assert.ok(killed >= 1, 'the running task’s worker was killed');
-        else {
+        const started = events
+          .filter((e) => e.type === 'task-start')
+          .map((e) => (e.type === 'task-start' ? e.taskId : 0));
+        const finishedOk = new Set(events.map((e) => (e.type === 'task-end' && e.ok ? e.taskId : -1)));
+        const cutShort = started.filter((id) => !finishedOk.has(id));
+        assert.ok(started.length >= 2, 'an 800 ms task had started when the subscription ended');
+        if (onCancel === 'kill') {
+          assert.ok(killed >= 1, 'the running task’s worker was killed');
+          assert.ok(cutShort.length >= 1);
+        } else {
           assert.equal(killed, 0);
-          assert.equal(ended, 3, 'the running tasks finished');
+          assert.deepEqual(cutShort, [], 'every task that started ran to its end');
         }
       }),
     );

@@ -242,7 +242,7 @@ class Pool implements PoolView {
       dispatched.slot.tasks.delete(task);
       dispatched.slot.commands.next({ kind: 'drop', task });
     } else {
-      this.#queue.cancelled();
+      this.#queue.cancelled(task);
     }
     this.#counts.cancelled++;
     task.settle({ ok: false, error }, 'cancelled');
@@ -469,6 +469,8 @@ class Pool implements PoolView {
   }
 
   #settle(task: Task, outcome: Outcome): void {
+    // A listener may already have cancelled it (re-entrantly, from a loop settling its neighbours).
+    if (task.settled) return;
     if (outcome.ok) this.#counts.completed++;
     else this.#counts.failed++;
     task.settle(outcome, outcome.ok ? 'fulfilled' : 'rejected');

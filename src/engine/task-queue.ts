@@ -47,11 +47,13 @@ export class TaskQueue {
     }
     if (lane.empty) this.#order.push(task.group);
     lane.items.push(task);
+    task.queued = true;
     this.#size++;
   }
 
   /** Puts tasks back at the very front, keeping their order: they were due before everything queued. */
   requeue(tasks: Task[]): void {
+    for (const task of tasks) task.queued = true;
     this.#urgent = [...tasks, ...this.#urgent];
     this.#size += tasks.length;
   }
@@ -77,9 +79,10 @@ export class TaskQueue {
     return undefined;
   }
 
-  /** Notes that a queued task was cancelled; it stays in place until it reaches the front. */
-  cancelled(): void {
-    this.#size--;
+  /** Notes that a task was cancelled; if it is queued, it stays in place until it reaches the front. */
+  cancelled(task: Task): void {
+    if (task.queued) this.#size--;
+    task.queued = false;
   }
 
   /** Removes and returns every task still waiting. */
@@ -94,11 +97,13 @@ export class TaskQueue {
     this.#order = [];
     this.#turn = 0;
     this.#size = 0;
+    for (const task of tasks) task.queued = false;
     return tasks.filter((task) => task.state === 'pending');
   }
 
   #taken(task: Task): Task {
     this.#size--;
+    task.queued = false;
     return task;
   }
 }

@@ -49,6 +49,8 @@ export class Task implements TaskSpec {
   readonly group: number;
   readonly listener: TaskListener | undefined;
   state: TaskState = 'pending';
+  /** Whether it waits in the scheduler's queue (kept by the queue itself). */
+  queued = false;
   readonly queuedAt = performance.now();
   startedAt: number | undefined;
   outcome: Outcome | undefined;

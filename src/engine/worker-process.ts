@@ -303,15 +303,15 @@ class WorkerConnection {
           this.#answered(message[1], undefined);
           break;
         case FromWorker.Next: {
-          const next = this.#find(message[1])?.listener?.next;
-          if (next) isolate(next, message[2]);
+          const listener = this.#find(message[1])?.listener;
+          if (listener?.next) isolate((value) => listener.next?.(value), message[2]);
           break;
         }
         case FromWorker.Progress: {
           const task = this.#find(message[1]);
           if (!task) break;
-          const progress = task.listener?.progress;
-          if (progress) isolate(progress, message[2]);
+          const { listener } = task;
+          if (listener?.progress) isolate((value) => listener.progress?.(value), message[2]);
           this.#emit({ type: 'task-progress', taskId: task.id, value: message[2] });
           break;
         }
