@@ -36,4 +36,12 @@ export type { MapOptions } from './executor/map.js';
 export type { ExecutorOptions } from './executor/options.js';
 export { DEFAULT_IDLE_TIMEOUT, getReusableExecutor, type ReusableExecutorOptions } from './executor/reusable.js';
 export { type CpuCountOptions, cpuCount } from './platform/cpu-count.js';
-export { defineTask, type TaskOptions } from './shipping/task-definition.js';
+export {
+  type Class,
+  deserializeSymbol,
+  registerSerializer,
+  type Serializer,
+  type SerializerRegistration,
+  serializeSymbol,
+} from './shipping/serializers.js';
+export { defineTask, fromModule, type TaskOptions, withScope } from './shipping/task-definition.js';

@@ -15,7 +15,7 @@ export function enrichTaskError(error: unknown, task: Task): unknown {
   if (!missing || !topFrame?.includes(SHIPPED_URL_SCHEME)) return error;
   const name = task.fn.name || 'anonymous';
   return new SerializationError(
-    `The function \`${name}\` uses \`${missing}\`, which is not defined in the worker: only the function's source travels, not the scope it was written in. Pass \`${missing}\` as an argument instead (submit((x, ${missing}) => ..., x, ${missing})), or define it inside the function.`,
+    `The function \`${name}\` uses \`${missing}\`, which is not defined in the worker: only the function's source travels, not the scope it was written in. Pass \`${missing}\` as an argument instead (submit((x, ${missing}) => ..., x, ${missing})), or with withScope({ ${missing} }), or define it inside the function.`,
     { stage: 'function', path: missing, taskId: task.id, functionName: task.fn.name },
     { cause: error },
   );

@@ -1,4 +1,5 @@
 import type { ShippedFunction } from '../shipping/function-registry.js';
+import type { TaskShipping } from '../shipping/task-shipping.js';
 
 /** Where a task is in its life. `pending` covers both queued and sent-but-not-started. */
 export type TaskState = 'pending' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
@@ -16,6 +17,8 @@ export interface TaskSpec {
   readonly chunk: boolean;
   /** Milliseconds the task may run once started before its worker is killed. */
   readonly timeout: number | undefined;
+  /** Custom serializers in use: set only when some are registered. */
+  readonly shipping?: TaskShipping | undefined;
 }
 
 /**
@@ -28,6 +31,7 @@ export class Task implements TaskSpec {
   readonly args: unknown[];
   readonly chunk: boolean;
   readonly timeout: number | undefined;
+  readonly shipping: TaskShipping | undefined;
   state: TaskState = 'pending';
   readonly queuedAt = performance.now();
   startedAt: number | undefined;
@@ -40,6 +44,7 @@ export class Task implements TaskSpec {
     this.args = spec.args;
     this.chunk = spec.chunk;
     this.timeout = spec.timeout;
+    this.shipping = spec.shipping;
   }
 
   /** Sets the one listener that hears the outcome (immediately, if the task is already settled). */

@@ -7,8 +7,11 @@ import { Task } from '../engine/task.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, ShutdownExecutorError } from '../errors.js';
 import { cpuCount } from '../platform/cpu-count.js';
-import { FunctionRegistry } from '../shipping/function-registry.js';
+import { FunctionRegistry, type ShippedFunction } from '../shipping/function-registry.js';
+import { PROJECT_DIR_VARIABLE, projectDir } from '../shipping/project-dir.js';
+import { SerializerScope } from '../shipping/serializers.js';
 import { taskDefinition } from '../shipping/task-definition.js';
+import { shipArguments } from '../shipping/task-shipping.js';
 import { Future } from './future.js';
 import { type MapOptions, orderedResults } from './map.js';
 import {
@@ -68,7 +71,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
    */
   readonly events$: Observable<WorkerEvent>;
   readonly #options: ResolvedOptions;
-  readonly #functions = new FunctionRegistry();
+  readonly #functions: FunctionRegistry;
+  readonly #serializers: SerializerScope;
   readonly #tasks = new Subject<Task>();
   readonly #control = new Subject<SchedulerControl>();
   readonly #maxWorkers$: BehaviorSubject<number>;
@@ -81,6 +85,12 @@ export class ProcessPoolExecutor implements AsyncDisposable {
 
   constructor(options?: ExecutorOptions) {
     this.#options = resolveOptions(options);
+    const serializers = new SerializerScope(this.#options.serializers);
+    this.#serializers = serializers;
+    this.#functions = new FunctionRegistry({
+      globals: this.#options.globals,
+      serializers: () => serializers.current(),
+    });
     this.#maxWorkers$ = new BehaviorSubject(this.#options.maxWorkers);
     const events = new Subject<WorkerEvent>();
     this.events$ = events.asObservable();
@@ -89,7 +99,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       bootstrap: BOOTSTRAP,
       execPath: process.execPath,
       execArgv: this.#options.execArgv,
-      env: { ...process.env, ...this.#options.env },
+      env: { ...process.env, [PROJECT_DIR_VARIABLE]: projectDir(), ...this.#options.env },
       cwd: this.#options.cwd,
       initializer: initializer && { fn: this.#functions.resolve(initializer), args: initArgs },
     };
@@ -162,22 +172,25 @@ export class ProcessPoolExecutor implements AsyncDisposable {
 
   /**
    * Runs `fn(...args)` in a worker process. `fn` travels by source: it sees its parameters and Node's
-   * globals, not the variables around it (pass those as arguments). Async functions are awaited.
+   * globals, not the variables around it (pass those as arguments, or with withScope). Async functions
+   * are awaited; a generator function's values come back as an array. `require()` and `import()`
+   * inside `fn` resolve from this program's directory.
    *
    * @returns a Future: await it for the value; it rejects with the error `fn` threw (name, message,
    *   code, properties and cause intact), a SerializationError, or a TerminatedWorkerError if the
    *   worker died.
    * @throws ShutdownExecutorError after `shutdown()`; BrokenExecutorError once workers cannot start;
-   *   SerializationError when `fn` itself cannot be shipped (a native or bound function).
+   *   SerializationError, before anything is sent, when `fn` cannot work in a worker: it uses variables
+   *   of the scope it was written in, or `this`, or it is a native or bound function.
    */
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this.#assertAccepting();
     const { maxQueue } = this.#options;
     if (maxQueue !== undefined && this.queueSize >= maxQueue) throw new QueueFullError(maxQueue);
     const definition = taskDefinition(fn);
-    const shipped = this.#functions.resolve(definition.fn);
+    const shipped = this.#functions.resolve(fn);
     const timeout = checkTimeout(definition.options.timeout);
-    const task = this.#enqueue(new Task(this.#nextTaskId++, { fn: shipped, args, chunk: false, timeout }));
+    const task = this.#newTask(shipped, args, false, timeout);
     return new Future<Awaited<R>>(task, this.#cancel);
   }
 
@@ -204,14 +217,13 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     this.#assertAccepting();
     const definition = taskDefinition(fn);
     const timeout = checkTimeout(options.timeout ?? definition.options.timeout);
-    const shipped = this.#functions.resolve(definition.fn);
+    const shipped = this.#functions.resolve(fn, options.scope);
     const lookahead = this.maxWorkers * 4;
     return orderedResults<Awaited<R>>(
       items,
       chunksize,
       lookahead,
-      (group, chunked) =>
-        this.#enqueue(new Task(this.#nextTaskId++, { fn: shipped, args: group, chunk: chunked, timeout })),
+      (group, chunked) => this.#newTask(shipped, group, chunked, timeout),
       this.#cancel,
     );
   }
@@ -260,6 +272,20 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       if (!(name in this.#options.env) && process.env[name] === undefined) env[name] = share;
     }
     return env;
+  }
+
+  /** A task, queued; when a custom serializer throws on its arguments, it is rejected at once and never sent. */
+  #newTask(fn: ShippedFunction, args: unknown[], chunk: boolean, timeout: number | undefined): Task {
+    let shipped: ReturnType<typeof shipArguments>;
+    try {
+      shipped = shipArguments(args, chunk, this.#serializers.current());
+    } catch (error) {
+      const task = new Task(this.#nextTaskId++, { fn, args, chunk, timeout });
+      task.settle({ ok: false, error }, 'rejected');
+      return task;
+    }
+    const spec = { fn, args: shipped.args, chunk, timeout, shipping: shipped.shipping };
+    return this.#enqueue(new Task(this.#nextTaskId++, spec));
   }
 
   #enqueue(task: Task): Task {
