@@ -50,6 +50,12 @@ describe('fromModule: functions by reference', T, () => {
     }),
   );
 
+  test('an initializer can come from a module too, sharing its state with the tasks', T, () =>
+    withExecutor({ maxWorkers: 1, initializer: fromModule(tasks, 'warmUp'), initArgs: [100] }, async ({ executor }) => {
+      assert.equal(await executor.submit(fromModule<() => number>(tasks, 'count')), 101);
+    }),
+  );
+
   test('composes with defineTask; called here, it says it is a reference for workers', T, () =>
     withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
       const fib = fromModule<(n: number) => number>(tasks, 'fib');

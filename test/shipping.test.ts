@@ -13,6 +13,7 @@ const T = { timeout: 30_000 };
 
 // Names that only workers have: one bound by withScope, one installed by an initializer.
 declare const label: string;
+declare const seed: number;
 declare const model: { weights: number[] };
 
 function thrownBy(fn: () => unknown): unknown {
@@ -33,6 +34,20 @@ describe('withScope: shipping the values a function closes over', T, () => {
       assert.equal(fn(3), 49, 'a local call runs the closure itself');
       assert.equal(await executor.submit(fn, 3), 49);
     }),
+  );
+
+  test('an initializer can have a scope too', T, () =>
+    withExecutor(
+      {
+        maxWorkers: 1,
+        initializer: withScope({ seed: 7 }, () => {
+          (globalThis as { seed?: number }).seed = seed;
+        }),
+      },
+      async ({ executor }) => {
+        assert.equal(await executor.submit(() => (globalThis as { seed?: number }).seed), 7);
+      },
+    ),
   );
 
   test('one scope object is sent once per worker; a new scope object is a new function', T, () =>
@@ -109,6 +124,22 @@ describe('the free-variable check, before anything is sent', T, () => {
       assert.equal(events.length, 0, 'no worker was spawned');
       // The fix the message suggests works.
       assert.equal(await executor.submit(withScope({ factor }, scale), 5), 10);
+    }),
+  );
+
+  test('a recursive arrow function is told to become a named function', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
+      assert.throws(
+        () => executor.submit(factorial, 5),
+        /The function `factorial` calls itself through `factorial`, the variable it is stored in.*write it as a named function/,
+      );
+      assert.equal(
+        await executor.submit(function factorial(n: number): number {
+          return n <= 1 ? 1 : n * factorial(n - 1);
+        }, 5),
+        120,
+      );
     }),
   );
 

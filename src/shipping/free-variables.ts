@@ -132,6 +132,7 @@ function unparsed(source: string, parseError: unknown): FunctionAnalysis {
 
 /** Why a free name is missing in a worker, and what to do about it. */
 type FreeKind =
+  | 'self'
   | 'scope'
   | 'commonjs'
   | 'coverage'
@@ -207,7 +208,8 @@ const OTHER_BABEL_HELPERS = new Set([
   '_usingCtx',
 ]);
 
-function kindOf(name: string): FreeKind {
+function kindOf(name: string, fnName: string): FreeKind {
+  if (name === fnName) return 'self';
   if (/^cov_[0-9a-z]+$/i.test(name)) return 'coverage';
   if (name.startsWith('__vite_ssr_') || name.startsWith('__vi_')) return 'vite';
   if (COMMONJS.has(name)) return 'commonjs';
@@ -222,6 +224,8 @@ function kindOf(name: string): FreeKind {
 }
 
 const HINTS: Record<FreeKind, (names: readonly string[]) => string> = {
+  self: ([name]) =>
+    `calls itself through \`${name}\`, the variable it is stored in, which does not travel with it: write it as a named function (\`function ${name}(...) { ... }\`), whose name is its own.`,
   scope: (names) =>
     `uses ${list(names)} from its enclosing scope, which cannot be sent to a worker: pass ${
       names.length === 1 ? 'it as an argument' : 'them as arguments'
@@ -262,7 +266,7 @@ export function freeVariableError(
   if (names.length === 0) return undefined;
   const byKind = new Map<FreeKind, string[]>();
   for (const name of names) {
-    const kind = kindOf(name);
+    const kind = kindOf(name, fnName);
     const group = byKind.get(kind);
     if (group) group.push(name);
     else byKind.set(kind, [name]);

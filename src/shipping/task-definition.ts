@@ -40,7 +40,8 @@ export function defineTask<A extends unknown[], R>(fn: (...args: A) => R, option
  * `submit(withScope({ k, table }, (x) => x * k + table[x]), 3)`. In the worker, each name of `scope`
  * is bound to its value around the rebuilt function. The values travel like arguments (structured
  * clone, and registered serializers), once per worker: keep the same scope object to reuse it, as a
- * new scope object is a new function to the workers. The same as `defineTask(fn, { scope })`.
+ * new scope object is a new function to the workers. The values are read when the scope object is
+ * first shipped. The same as `defineTask(fn, { scope })`.
  *
  * @example
  * ```ts
