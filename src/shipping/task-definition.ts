@@ -122,7 +122,12 @@ function moduleSpecifier(module: string | URL): string {
   return text; // a URL of another scheme (data:, node:) or a package, resolved from the project in the worker
 }
 
+/** Files seen to exist: a fromModule() written inline in a loop checks its file once. */
+const existing = new Set<string>();
+
 function checkFile(path: string): string {
+  if (existing.has(path)) return path;
   if (!existsSync(path)) throw new Error(`fromModule: the module ${path} does not exist`);
+  existing.add(path);
   return path;
 }
