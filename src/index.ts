@@ -48,4 +48,12 @@ export {
 export { type CpuCountOptions, cpuCount } from './platform/cpu-count.js';
 export { type ParallelMapOptions, parallelMap } from './rx/parallel-map.js';
 export type { ParallelMapProgress } from './rx/progress.js';
-export { defineTask, type TaskOptions } from './shipping/task-definition.js';
+export {
+  type Class,
+  deserializeSymbol,
+  registerSerializer,
+  type Serializer,
+  type SerializerRegistration,
+  serializeSymbol,
+} from './shipping/serializers.js';
+export { defineTask, fromModule, type TaskOptions, withScope } from './shipping/task-definition.js';

@@ -15,6 +15,18 @@ import { isAlive, range, until, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
 
+/** A global that workers are said to have (the executor's `globals` option), for the safety-net test. */
+declare const model: { run(x: number): number };
+
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return assert.fail('should throw');
+}
+
 describe('a function that throws', T, () => {
   test('rejects with the original name, message, code, properties, cause and worker stack', T, () =>
     withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
@@ -158,12 +170,30 @@ describe('values that cannot cross the process boundary', T, () => {
     }),
   );
 
-  test('a function using a variable of its enclosing scope names the function and the variable', T, () =>
-    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+  test('a function using a variable of its enclosing scope is refused at submit, before anything is sent', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
       const factor = 3;
-      const error = await executor
-        .submit(function scale(x: number) {
+      const error = thrownBy(() =>
+        executor.submit(function scale(x: number) {
           return x * factor;
+        }, 2),
+      );
+      assert.ok(error instanceof SerializationError);
+      assert.equal(error.stage, 'function');
+      assert.equal(error.path, 'factor');
+      assert.equal(error.functionName, 'scale');
+      assert.match(error.message, /^The function `scale` uses `factor` from its enclosing scope/);
+      assert.match(error.message, /pass it as an argument, or with withScope\(\{ factor \}\)/);
+      assert.equal(events.length, 0, 'no worker was spawned');
+    }),
+  );
+
+  test('a name the check was told workers have (globals) but that is missing there still fails clearly', T, () =>
+    withExecutor({ maxWorkers: 1, globals: ['model'] }, async ({ executor }) => {
+      // The worker-side safety net: the ReferenceError becomes a SerializationError that says what to do.
+      const error = await executor
+        .submit(function predict(x: number) {
+          return model.run(x);
         }, 2)
         .then(
           () => assert.fail('should reject'),
@@ -171,8 +201,8 @@ describe('values that cannot cross the process boundary', T, () => {
         );
       assert.ok(error instanceof SerializationError);
       assert.equal(error.stage, 'function');
-      assert.match(error.message, /`scale` uses `factor`/);
-      assert.match(error.message, /Pass `factor` as an argument/);
+      assert.match(error.message, /`predict` uses `model`, which is not defined in the worker/);
+      assert.match(error.message, /Pass `model` as an argument .* or with withScope\(\{ model \}\)/);
       assert.ok(error.cause instanceof ReferenceError);
     }),
   );

@@ -4,7 +4,9 @@ import type { Task } from './task.js';
 
 /**
  * Explains the one error every function-shipping pool users meet: the function used a variable of
- * the scope it was written in, which does not travel with its source. A ReferenceError raised in the
+ * the scope it was written in, which does not travel with its source. The parent's check refuses
+ * such functions before sending them; this is the safety net for what it cannot see (a name listed
+ * in `globals` that the worker lacks, syntax newer than the parser). A ReferenceError raised in the
  * shipped function's own code becomes a SerializationError that names the function and the
  * identifier and says how to pass the value; any other error is returned as it is.
  */
@@ -15,7 +17,7 @@ export function enrichTaskError(error: unknown, task: Task): unknown {
   if (!missing || !topFrame?.includes(SHIPPED_URL_SCHEME)) return error;
   const name = task.fn.name || 'anonymous';
   return new SerializationError(
-    `The function \`${name}\` uses \`${missing}\`, which is not defined in the worker: only the function's source travels, not the scope it was written in. Pass \`${missing}\` as an argument instead (submit((x, ${missing}) => ..., x, ${missing})), or define it inside the function.`,
+    `The function \`${name}\` uses \`${missing}\`, which is not defined in the worker: only the function's source travels, not the scope it was written in. Pass \`${missing}\` as an argument instead (submit((x, ${missing}) => ..., x, ${missing})), or with withScope({ ${missing} }), or define it inside the function.`,
     { stage: 'function', path: missing, taskId: task.id, functionName: task.fn.name },
     { cause: error },
   );

@@ -1,4 +1,5 @@
 import type { ShippedFunction } from '../shipping/function-registry.js';
+import type { TaskShipping } from '../shipping/task-shipping.js';
 
 /** Where a task is in its life. `pending` covers both queued and sent-but-not-started. */
 export type TaskState = 'pending' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
@@ -25,6 +26,8 @@ export interface TaskSpec {
   readonly group?: number | undefined;
   /** Hears streamed values and progress reports. */
   readonly listener?: TaskListener | undefined;
+  /** Custom serializers in use: set only when some are registered. */
+  readonly shipping?: TaskShipping | undefined;
 }
 
 /** Hears what a task sends before it ends. */
@@ -48,6 +51,7 @@ export class Task implements TaskSpec {
   readonly timeout: number | undefined;
   readonly group: number;
   readonly listener: TaskListener | undefined;
+  readonly shipping: TaskShipping | undefined;
   state: TaskState = 'pending';
   /** Whether it waits in the scheduler's queue (kept by the queue itself). */
   queued = false;
@@ -65,6 +69,7 @@ export class Task implements TaskSpec {
     this.timeout = spec.timeout;
     this.group = spec.group ?? 0;
     this.listener = spec.listener;
+    this.shipping = spec.shipping;
   }
 
   /** Sets the one listener that hears the outcome (immediately, if the task is already settled). */

@@ -14,6 +14,7 @@ import {
 } from '../protocol/messages.js';
 import { describeCulprit, findCulprit } from '../shipping/culprit.js';
 import type { ShippedFunction } from '../shipping/function-registry.js';
+import { decodeValue, sentVersionAfter, taskExtras } from '../shipping/task-shipping.js';
 import { decodeThrown } from '../shipping/thrown.js';
 import { type ExitReason, now, type WorkerEvent } from './events.js';
 import { killOnExit } from './exit-hook.js';
@@ -88,6 +89,8 @@ class WorkerConnection {
   #outbox: Array<Task | number> = [];
   #flushQueued = false;
   readonly #functionsSent = new Set<number>();
+  /** The version of the executor's custom serializers this worker has (0: none). */
+  #serializersSent = 0;
   #ready = false;
   #exited = false;
   #requested: ExitReason | undefined;
@@ -208,7 +211,7 @@ class WorkerConnection {
     if (!this.#ready || this.#outbox.length === 0 || !child?.connected) return;
     const items = this.#outbox;
     this.#outbox = [];
-    const included = new Set<number>();
+    const included = new Set<unknown>();
     const batch = items.map((item) => this.#message(item, included));
     try {
       child.send(batch);
@@ -220,14 +223,16 @@ class WorkerConnection {
   }
 
   /** A number in the outbox is a drop (`id`) or a stream cancel (`-id`). */
-  #message(item: Task | number, included: Set<number>): ParentMessage {
+  #message(item: Task | number, included: Set<unknown>): ParentMessage {
     if (typeof item === 'number') return item < 0 ? [ToWorker.Cancel, -item] : [ToWorker.Drop, item];
     const { fn } = item;
     let source: FunctionSource | undefined;
     if (!this.#functionsSent.has(fn.id) && !included.has(fn.id)) {
       included.add(fn.id);
-      source = { source: fn.source, name: fn.name };
+      source = fn.wire;
     }
+    const extras = taskExtras(item.shipping, this.#serializersSent, included);
+    if (extras) return [ToWorker.Task, item.id, fn.id, item.args, source, modeOf(item), extras];
     return [ToWorker.Task, item.id, fn.id, item.args, source, modeOf(item)];
   }
 
@@ -244,6 +249,7 @@ class WorkerConnection {
   #delivered(item: Task | number): void {
     if (typeof item === 'number') return;
     this.#functionsSent.add(item.fn.id);
+    this.#serializersSent = sentVersionAfter(item.shipping, this.#serializersSent);
     this.#inFlight.push(item);
     if (this.#inFlight.length === 1) this.#startHead();
   }
@@ -259,7 +265,7 @@ class WorkerConnection {
 
   #initialize({ fn, args }: NonNullable<WorkerSpec['initializer']>): void {
     try {
-      this.#child?.send([[ToWorker.Init, { source: fn.source, name: fn.name }, args]]);
+      this.#child?.send([[ToWorker.Init, fn.wire, args]]);
     } catch (error) {
       this.#startError = new SerializationError(
         `The initializer's arguments cannot be sent to a worker: ${error instanceof Error ? error.message : String(error)}`,
@@ -294,17 +300,21 @@ class WorkerConnection {
           this.#stop('failed-to-start');
           break;
         case FromWorker.Ok:
-          this.#answered(message[1], { ok: true, value: message[2] });
+          this.#answered(message[1], decodeValue(message[2], message[3]));
           break;
         case FromWorker.Err:
-          this.#answered(message[1], { ok: false, thrown: message[2], partial: message[3] });
+          this.#answered(message[1], {
+            ok: false,
+            thrown: message[2],
+            partial: decodedPartial(message[3], message[4]),
+          });
           break;
         case FromWorker.Skipped:
           this.#answered(message[1], undefined);
           break;
         case FromWorker.Next: {
           const listener = this.#find(message[1])?.listener;
-          if (listener?.next) isolate((value) => listener.next?.(value), message[2]);
+          if (listener?.next) isolate((value) => listener.next?.(value), decodeValue(message[2], message[3]));
           break;
         }
         case FromWorker.Progress: {
@@ -330,6 +340,7 @@ class WorkerConnection {
     taskId: number,
     answer:
       | { ok: true; value: unknown }
+      | { ok: false; error: unknown }
       | { ok: false; thrown: Parameters<typeof decodeThrown>[0]; partial: unknown[] | undefined }
       | undefined,
   ): void {
@@ -342,7 +353,7 @@ class WorkerConnection {
       const duration = performance.now() - this.#headStartedAt;
       this.#emitTaskEnd(
         task,
-        answer.ok
+        answer.ok || 'error' in answer
           ? answer
           : { ok: false, error: enrichTaskError(decodeThrown(answer.thrown), task), partial: answer.partial },
         duration,
@@ -408,6 +419,15 @@ function modeOf(task: Task): TaskMode {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A chunk's results before its failing item, decoded; dropped if they cannot be (the failure matters more). */
+function decodedPartial(
+  partial: unknown[] | undefined,
+  records: Parameters<typeof decodeValue>[1],
+): unknown[] | undefined {
+  const decoded = decodeValue(partial, records);
+  return decoded.ok ? (decoded.value as unknown[] | undefined) : undefined;
+}
 
 function argumentsError(task: Task, error: unknown): SerializationError {
   const fallback = error instanceof Error ? error.message : String(error);

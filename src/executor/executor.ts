@@ -7,8 +7,11 @@ import { Task, type TaskSpec } from '../engine/task.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, ShutdownExecutorError } from '../errors.js';
 import { cpuCount } from '../platform/cpu-count.js';
-import { FunctionRegistry } from '../shipping/function-registry.js';
+import { FunctionRegistry, type ShippedFunction } from '../shipping/function-registry.js';
+import { PROJECT_DIR_VARIABLE, projectDir } from '../shipping/project-dir.js';
+import { SerializerScope } from '../shipping/serializers.js';
 import { taskDefinition } from '../shipping/task-definition.js';
+import { shipArguments } from '../shipping/task-shipping.js';
 import { Future, ProgressRelay } from './future.js';
 import { type MapOptions, orderedResults } from './map.js';
 import {
@@ -90,7 +93,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
    */
   readonly events$: Observable<WorkerEvent>;
   readonly #options: ResolvedOptions;
-  readonly #functions = new FunctionRegistry();
+  readonly #functions: FunctionRegistry;
+  readonly #serializers: SerializerScope;
   readonly #tasks = new Subject<Task>();
   readonly #control = new Subject<SchedulerControl>();
   readonly #maxWorkers$: BehaviorSubject<number>;
@@ -105,6 +109,12 @@ export class ProcessPoolExecutor implements AsyncDisposable {
 
   constructor(options?: ExecutorOptions) {
     this.#options = resolveOptions(options);
+    const serializers = new SerializerScope(this.#options.serializers);
+    this.#serializers = serializers;
+    this.#functions = new FunctionRegistry({
+      globals: this.#options.globals,
+      serializers: () => serializers.current(),
+    });
     this.#maxWorkers$ = new BehaviorSubject(this.#options.maxWorkers);
     const events = new Subject<WorkerEvent>();
     this.events$ = events.asObservable();
@@ -113,7 +123,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       bootstrap: BOOTSTRAP,
       execPath: process.execPath,
       execArgv: this.#options.execArgv,
-      env: { ...process.env, ...this.#options.env },
+      env: { ...process.env, [PROJECT_DIR_VARIABLE]: projectDir(), ...this.#options.env },
       cwd: this.#options.cwd,
       initializer: initializer && { fn: this.#functions.resolve(initializer), args: initArgs },
     };
@@ -186,25 +196,26 @@ export class ProcessPoolExecutor implements AsyncDisposable {
 
   /**
    * Runs `fn(...args)` in a worker process. `fn` travels by source: it sees its parameters and Node's
-   * globals, not the variables around it (pass those as arguments). Async functions are awaited.
+   * globals, not the variables around it (pass those as arguments, or with withScope). Async functions
+   * are awaited; a generator function's values come back as an array. `require()` and `import()`
+   * inside `fn` resolve from this program's directory.
    *
    * @returns a Future: await it for the value; it rejects with the error `fn` threw (name, message,
    *   code, properties and cause intact), a SerializationError, or a TerminatedWorkerError if the
    *   worker died.
    * @throws ShutdownExecutorError after `shutdown()`; BrokenExecutorError once workers cannot start;
-   *   SerializationError when `fn` itself cannot be shipped (a native or bound function).
+   *   SerializationError, before anything is sent, when `fn` cannot work in a worker: it uses variables
+   *   of the scope it was written in, or `this`, or it is a native or bound function.
    */
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this.#assertAccepting();
     const { maxQueue } = this.#options;
     if (maxQueue !== undefined && this.queueSize >= maxQueue) throw new QueueFullError(maxQueue);
     const definition = taskDefinition(fn);
-    const shipped = this.#functions.resolve(definition.fn);
+    const shipped = this.#functions.resolve(fn);
     const timeout = checkTimeout(definition.options.timeout);
     const relay = new ProgressRelay();
-    const task = this.#enqueue(
-      new Task(this.#nextTaskId++, { fn: shipped, args, chunk: false, timeout, listener: relay }),
-    );
+    const task = this.#newTask(shipped, { args, chunk: false, timeout, listener: relay });
     return new Future<Awaited<R>>(task, this.#cancel, relay);
   }
 
@@ -222,11 +233,10 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   stream<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Observable<Streamed<R>> {
     this.#assertAccepting();
     const definition = taskDefinition(fn);
-    const shipped = this.#functions.resolve(definition.fn);
+    const shipped = this.#functions.resolve(fn);
     const timeout = checkTimeout(definition.options.timeout);
     return new Observable<Streamed<R>>((subscriber) => {
-      const task = new Task(this.#nextTaskId++, {
-        fn: shipped,
+      const task = this.#newTask(shipped, {
         args,
         chunk: false,
         stream: true,
@@ -237,7 +247,6 @@ export class ProcessPoolExecutor implements AsyncDisposable {
         if (outcome?.ok) subscriber.complete();
         else subscriber.error(outcome?.error);
       });
-      this.#enqueue(task);
       return () => {
         if (!task.settled) this.#control.next({ kind: 'stop', task });
       };
@@ -267,14 +276,14 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     this.#assertAccepting();
     const definition = taskDefinition(fn);
     const timeout = checkTimeout(options.timeout ?? definition.options.timeout);
-    const shipped = this.#functions.resolve(definition.fn);
+    const shipped = this.#functions.resolve(fn, options.scope);
     const lookahead = this.maxWorkers * 4;
     const group = this.#nextGroup++;
     return orderedResults<Awaited<R>>(
       items,
       chunksize,
       lookahead,
-      (args, chunk) => this.#enqueue(new Task(this.#nextTaskId++, { fn: shipped, args, chunk, timeout, group })),
+      (args, chunk) => this.#newTask(shipped, { args, chunk, timeout, group }),
       this.#cancel,
     );
   }
@@ -304,12 +313,11 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   /** @internal */
   get [internals](): ExecutorInternals {
     return {
-      start: (spec) => {
+      start: ({ fn, ...spec }) => {
         this.#assertAccepting();
-        const definition = taskDefinition(spec.fn);
+        const definition = taskDefinition(fn);
         const timeout = checkTimeout(spec.timeout ?? definition.options.timeout);
-        const fn = this.#functions.resolve(definition.fn);
-        return this.#enqueue(new Task(this.#nextTaskId++, { ...spec, fn, timeout }));
+        return this.#newTask(this.#functions.resolve(fn), { ...spec, timeout });
       },
       control: (control) => this.#control.next(control),
       newGroup: () => this.#nextGroup++,
@@ -338,6 +346,19 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       if (!(name in this.#options.env) && process.env[name] === undefined) env[name] = share;
     }
     return env;
+  }
+
+  /** A task, queued; when a custom serializer throws on its arguments, it is rejected at once and never sent. */
+  #newTask(fn: ShippedFunction, spec: Omit<TaskSpec, 'fn' | 'shipping'>): Task {
+    let shipped: ReturnType<typeof shipArguments>;
+    try {
+      shipped = shipArguments(spec.args, spec.chunk, this.#serializers.current());
+    } catch (error) {
+      const task = new Task(this.#nextTaskId++, { ...spec, fn });
+      task.settle({ ok: false, error }, 'rejected');
+      return task;
+    }
+    return this.#enqueue(new Task(this.#nextTaskId++, { ...spec, fn, args: shipped.args, shipping: shipped.shipping }));
   }
 
   #enqueue(task: Task): Task {

@@ -9,6 +9,8 @@ export interface MapOptions {
   readonly chunksize?: number;
   /** Milliseconds each task (each chunk) may run before its worker is killed: TaskTimeoutError. */
   readonly timeout?: number;
+  /** Values the function closes over, by name, sent once per worker: as `withScope(scope, fn)`. */
+  readonly scope?: Readonly<Record<string, unknown>>;
 }
 
 /** Starts one task over `items` (one item unless chunked) and returns it. */

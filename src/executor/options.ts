@@ -1,4 +1,5 @@
 import { cpuCount } from '../platform/cpu-count.js';
+import type { Class, SerializerRegistration } from '../shipping/serializers.js';
 
 /** How to build a {@link ProcessPoolExecutor}. Every option is optional. */
 export interface ExecutorOptions {
@@ -36,6 +37,18 @@ export interface ExecutorOptions {
   readonly memoryGrowthLimit?: number;
   /** The most tasks that may wait for a worker; `submit()` beyond it throws QueueFullError. Default: no bound. */
   readonly maxQueue?: number;
+  /**
+   * Names that exist in workers although Node does not define them: globals that your `initializer`
+   * or a preloaded module (`execArgv: ['--import', './setup.js']`) installs. Shipped functions may
+   * use them: the check that refuses functions using variables they do not have accepts these.
+   */
+  readonly globals?: readonly string[];
+  /**
+   * Custom serializers for this executor's tasks, on top of those of `registerSerializer` (these win
+   * for the same class): `[{ type: Point, serialize, deserialize }]`, or a class alone when it
+   * implements `[serializeSymbol]()` and `static [deserializeSymbol](data)`.
+   */
+  readonly serializers?: readonly (Class | SerializerRegistration)[];
 }
 
 /** Options after validation, with defaults filled in. */
@@ -51,6 +64,8 @@ export interface ResolvedOptions {
   readonly memoryLimit: number | undefined;
   readonly memoryGrowthLimit: number | undefined;
   readonly maxQueue: number | undefined;
+  readonly globals: readonly string[];
+  readonly serializers: readonly (Class | SerializerRegistration)[];
 }
 
 /** loky's `_MAX_MEMORY_LEAK_SIZE`. */
@@ -78,6 +93,8 @@ export function resolveOptions(options: ExecutorOptions = {}): ResolvedOptions {
     memoryLimit: checkPositive('memoryLimit', options.memoryLimit),
     memoryGrowthLimit: growth === Number.POSITIVE_INFINITY ? undefined : checkPositive('memoryGrowthLimit', growth),
     maxQueue: checkCount('maxQueue', options.maxQueue, 0),
+    globals: options.globals === undefined ? [] : checkStrings('globals', options.globals),
+    serializers: options.serializers === undefined ? [] : checkArray('serializers', options.serializers),
   };
 }
 
@@ -138,6 +155,11 @@ function checkStrings(name: string, value: unknown): string[] {
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
     throw new TypeError(`${name} must be an array of strings`);
   }
+  return [...value];
+}
+
+function checkArray<T>(name: string, value: readonly T[]): readonly T[] {
+  if (!Array.isArray(value)) throw new TypeError(`${name} must be an array`);
   return [...value];
 }
 

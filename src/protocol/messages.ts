@@ -6,9 +6,11 @@
  * a batch (an array of these), so a burst of tasks or results crosses in one write.
  */
 
+import type { Placeholder } from '../shipping/codec.js';
+
 /** Numeric tags; each direction has its own. */
 export const ToWorker = {
-  /** Run a task: `[Task, taskId, fnId, args, source?, mode]`. */
+  /** Run a task: `[Task, taskId, fnId, args, source?, mode, extras?]`. */
   Task: 1,
   /** Drop a queued task that has not started: `[Drop, taskId]`. */
   Drop: 2,
@@ -34,9 +36,9 @@ export type TaskMode = (typeof TaskMode)[keyof typeof TaskMode];
 export const FromWorker = {
   /** Bootstrap finished; tasks may flow: `[Ready]`. */
   Ready: 1,
-  /** A task's value: `[Ok, taskId, value]`. */
+  /** A task's value: `[Ok, taskId, value, records?]`. */
   Ok: 2,
-  /** A task threw: `[Err, taskId, thrown, partial?]`. `partial` holds a chunk's results before the failing item. */
+  /** A task threw: `[Err, taskId, thrown, partial?, records?]`. `partial` holds a chunk's results before the failing item. */
   Err: 3,
   /** A dropped task was removed before it started: `[Skipped, taskId]`. */
   Skipped: 4,
@@ -63,6 +65,7 @@ export type TaskMessage = [
   args: unknown[],
   source: FunctionSource | undefined,
   mode: TaskMode,
+  extras?: TaskExtras,
 ];
 export type DropMessage = [tag: typeof ToWorker.Drop, taskId: number];
 export type CancelMessage = [tag: typeof ToWorker.Cancel, taskId: number];
@@ -70,13 +73,20 @@ export type InitMessage = [tag: typeof ToWorker.Init, source: FunctionSource, ar
 export type ParentMessage = TaskMessage | DropMessage | InitMessage | CancelMessage;
 
 export type ReadyMessage = [tag: typeof FromWorker.Ready];
-export type OkMessage = [tag: typeof FromWorker.Ok, taskId: number, value: unknown];
-export type ErrMessage = [tag: typeof FromWorker.Err, taskId: number, thrown: ThrownRecord, partial?: unknown[]];
+/** `records`: the placeholders of custom-serialized instances inside `value` (see shipping/codec.ts). */
+export type OkMessage = [tag: typeof FromWorker.Ok, taskId: number, value: unknown, records?: Placeholder[]];
+export type ErrMessage = [
+  tag: typeof FromWorker.Err,
+  taskId: number,
+  thrown: ThrownRecord,
+  partial?: unknown[],
+  records?: Placeholder[],
+];
 export type SkippedMessage = [tag: typeof FromWorker.Skipped, taskId: number];
 export type LeftoverMessage = [tag: typeof FromWorker.Leftover, originTaskId: number | null, thrown: ThrownRecord];
 export type InitializedMessage = [tag: typeof FromWorker.Initialized];
 export type InitFailedMessage = [tag: typeof FromWorker.InitFailed, thrown: ThrownRecord];
-export type NextMessage = [tag: typeof FromWorker.Next, taskId: number, value: unknown];
+export type NextMessage = [tag: typeof FromWorker.Next, taskId: number, value: unknown, records?: Placeholder[]];
 export type ProgressMessage = [tag: typeof FromWorker.Progress, taskId: number, value: unknown];
 export type WorkerMessage =
   | ReadyMessage
@@ -91,8 +101,52 @@ export type WorkerMessage =
 
 /** How a function travels: its source text and the name to report it by. */
 export interface FunctionSource {
+  /** The function's source ('' when it is loaded from a module). */
   readonly source: string;
   readonly name: string;
+  /** Values bound to names around the function (withScope), encoded like arguments. */
+  readonly scope?: ScopeValues;
+  /** Where to load the function from instead of its source (fromModule). */
+  readonly module?: ModuleReference;
+}
+
+/** The values a function closes over, by name, and the placeholders of custom-serialized ones. */
+export interface ScopeValues {
+  readonly values: Record<string, unknown>;
+  readonly records?: Placeholder[];
+}
+
+/** A function exported by a module: an absolute path, a URL, or a package specifier resolved from the project. */
+export interface ModuleReference {
+  readonly specifier: string;
+  readonly exportName: string;
+}
+
+/** What a task carries besides its arguments when custom serializers are in use. */
+export interface TaskExtras {
+  /** The placeholders of custom-serialized instances inside `args`. */
+  readonly records?: Placeholder[];
+  /** Every serializer of the executor, sent when they changed since this worker last heard of them. */
+  readonly serializers?: readonly SerializerSource[];
+}
+
+/**
+ * A registered serializer as a worker rebuilds it: from source, like a function. The class travels
+ * too, so that instances arrive in the worker as instances.
+ */
+export interface SerializerSource {
+  /** The registration's id: what placeholders name. */
+  readonly id: number;
+  /** The class's id: registrations of one class share it, and the worker rebuilds the class once. */
+  readonly classId: number;
+  /** The class name, bound to the class around `serialize` and `deserialize`. */
+  readonly name: string;
+  /** The class's source; `undefined` for a class every worker has as a global (URL...), found by name. */
+  readonly classSource: string | undefined;
+  /** `serialize(instance)`'s source; `undefined` to call the instance's `[serializeSymbol]()` method. */
+  readonly serialize: string | undefined;
+  /** `deserialize(data)`'s source; `undefined` to call the class's static `[deserializeSymbol](data)`. */
+  readonly deserialize: string | undefined;
 }
 
 /**

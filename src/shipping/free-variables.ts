@@ -32,6 +32,8 @@ export interface FunctionAnalysis {
   readonly helpers: readonly string[];
   /** Why the source cannot be rebuilt as a function at all, or `undefined` when it can. */
   readonly syntaxError: string | undefined;
+  /** Offsets in the source of the `import` keyword of each dynamic `import(...)`, in order. */
+  readonly dynamicImports: readonly number[];
 }
 
 const PARSE_OPTIONS: Options = {
@@ -53,6 +55,13 @@ function parse(text: string): Program {
   return acorn.parse(text, PARSE_OPTIONS);
 }
 
+let analyses = 0;
+
+/** How many sources {@link analyzeFunction} has parsed in this process: lets tests prove the verdict is cached. */
+export function analysisCount(): number {
+  return analyses;
+}
+
 const SHIPPABLE = new Set(['ArrowFunctionExpression', 'FunctionExpression', 'ClassExpression']);
 const HELPERS = new Set(WORKER_HELPERS);
 
@@ -62,6 +71,7 @@ const HELPERS = new Set(WORKER_HELPERS);
  * a method shorthand turned into `function(...)`) or a class. Pure: cache the result by source.
  */
 export function analyzeFunction(source: string): FunctionAnalysis {
+  analyses++;
   let expression: Expression;
   try {
     const program = parse(`(${source}\n)`);
@@ -85,6 +95,8 @@ export function analyzeFunction(source: string): FunctionAnalysis {
     privateNames: facts.privateNames,
     helpers: facts.unresolved.filter((name) => HELPERS.has(name)),
     syntaxError: undefined,
+    // The parsed text is `(${source}\n)`: one character before the source.
+    dynamicImports: facts.dynamicImports.map((offset) => offset - 1),
   };
 }
 
@@ -97,6 +109,7 @@ const NOTHING: FunctionAnalysis = {
   privateNames: [],
   helpers: [],
   syntaxError: undefined,
+  dynamicImports: [],
 };
 
 function unbuildable(syntaxError: string): FunctionAnalysis {
@@ -118,7 +131,18 @@ function unparsed(source: string, parseError: unknown): FunctionAnalysis {
 }
 
 /** Why a free name is missing in a worker, and what to do about it. */
-type FreeKind = 'scope' | 'commonjs' | 'coverage' | 'vite' | 'tslib' | 'import' | 'this' | 'helper' | 'parentGlobal';
+type FreeKind =
+  | 'self'
+  | 'scope'
+  | 'commonjs'
+  | 'coverage'
+  | 'vite'
+  | 'tslib'
+  | 'import'
+  | 'require'
+  | 'this'
+  | 'helper'
+  | 'parentGlobal';
 
 const COMMONJS = new Set(['module', 'exports', '__filename', '__dirname']);
 
@@ -184,11 +208,13 @@ const OTHER_BABEL_HELPERS = new Set([
   '_usingCtx',
 ]);
 
-function kindOf(name: string): FreeKind {
+function kindOf(name: string, fnName: string): FreeKind {
+  if (name === fnName) return 'self';
   if (/^cov_[0-9a-z]+$/i.test(name)) return 'coverage';
   if (name.startsWith('__vite_ssr_') || name.startsWith('__vi_')) return 'vite';
   if (COMMONJS.has(name)) return 'commonjs';
   if (/^tslib_\d+$/.test(name)) return 'tslib';
+  if (/^require\d+$/.test(name)) return 'require';
   // TypeScript compiles `import fs from 'node:fs'` to `node_fs_1`, esbuild to `import_node_fs`.
   if (/^[A-Za-z$][\w$]*_\d+$/.test(name) || /^import_[\w$]+$/.test(name)) return 'import';
   if (/^_this\d*$/.test(name)) return 'this';
@@ -198,6 +224,8 @@ function kindOf(name: string): FreeKind {
 }
 
 const HINTS: Record<FreeKind, (names: readonly string[]) => string> = {
+  self: ([name]) =>
+    `calls itself through \`${name}\`, the variable it is stored in, which does not travel with it: write it as a named function (\`function ${name}(...) { ... }\`), whose name is its own.`,
   scope: (names) =>
     `uses ${list(names)} from its enclosing scope, which cannot be sent to a worker: pass ${
       names.length === 1 ? 'it as an argument' : 'them as arguments'
@@ -212,6 +240,8 @@ const HINTS: Record<FreeKind, (names: readonly string[]) => string> = {
     `uses ${list(names)}, the tslib that TypeScript imports into its module under \`importHelpers\`, which does not travel with the function. Compile this code without \`importHelpers\` (workers define tslib's helpers as globals), or for a target that needs no helpers (ES2022).`,
   import: (names) =>
     `uses ${list(names)}, which ${plural(names, 'looks like an import', 'look like imports')} of the module it was written in, as TypeScript or esbuild compile them to CommonJS: modules do not travel with the function. Call \`require()\` or \`await import()\` inside the function, or pass the value as an argument.`,
+  require: (names) =>
+    `uses ${list(names)}, which is how esbuild (tsx, vite) renames \`require\` in a module that declares its own \`require\` (such as \`const require = createRequire(import.meta.url)\`). Give that one another name, so that the function uses the \`require\` that workers provide.`,
   this: (names) =>
     `uses ${list(names)}, which is how a compiler rewrote \`this\` inside an arrow function: \`this\` does not travel with the function: pass what it needs as arguments.`,
   helper: (names) =>
@@ -236,7 +266,7 @@ export function freeVariableError(
   if (names.length === 0) return undefined;
   const byKind = new Map<FreeKind, string[]>();
   for (const name of names) {
-    const kind = kindOf(name);
+    const kind = kindOf(name, fnName);
     const group = byKind.get(kind);
     if (group) group.push(name);
     else byKind.set(kind, [name]);

@@ -28,6 +28,8 @@ export interface ScopeFacts {
   readonly privateNames: readonly string[];
   /** An `import` or `export` declaration, which only a module's top level may hold. */
   readonly moduleSyntax: boolean;
+  /** Where each dynamic `import(...)` starts (the offset of its `import` keyword), in source order. */
+  readonly dynamicImports: readonly number[];
 }
 
 type FunctionNode = FunctionExpression | FunctionDeclaration | AnonymousFunctionDeclaration | ArrowFunctionExpression;
@@ -93,6 +95,7 @@ class ScopeWalker {
   #usesSuper = false;
   #usesImportMeta = false;
   #moduleSyntax = false;
+  readonly #dynamicImports: number[] = [];
 
   constructor(root: AnyNode) {
     this.#root = root;
@@ -118,6 +121,7 @@ class ScopeWalker {
       usesImportMeta: this.#usesImportMeta,
       privateNames: [...this.#privateNames],
       moduleSyntax: this.#moduleSyntax,
+      dynamicImports: this.#dynamicImports.sort((a, b) => a - b),
     };
   }
 
@@ -136,6 +140,9 @@ class ScopeWalker {
       case 'MetaProperty':
         if (node.meta.name === 'import') this.#usesImportMeta = true;
         return;
+      case 'ImportExpression':
+        this.#dynamicImports.push(node.start);
+        break;
       case 'PrivateIdentifier':
         if (this.#classDepth === 0) this.#privateNames.add(node.name);
         return;

@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { SerializationError } from '../errors.js';
 import {
   FromWorker,
   type InitMessage,
@@ -9,12 +8,12 @@ import {
   ToWorker,
   type WorkerMessage,
 } from '../protocol/messages.js';
+import { argumentSite, RESULT_SITE } from '../shipping/codec.js';
 import { encodeThrown } from '../shipping/thrown.js';
-import { compileShipped } from './compile.js';
 import { deliver } from './deliver.js';
+import { FunctionTable, type Shipped } from './function-table.js';
 import type { Outbox } from './outbox.js';
-
-type Shipped = (...args: unknown[]) => unknown;
+import { SerializerTable } from './serializer-table.js';
 
 /** The task running now, and a way to settle it early (an async leftover blamed on it). */
 interface Running {
@@ -32,7 +31,8 @@ interface Running {
  */
 export class Runner {
   readonly #outbox: Outbox;
-  readonly #functions = new Map<number, Shipped>();
+  readonly #serializers = new SerializerTable();
+  readonly #functions = new FunctionTable(this.#serializers);
   readonly #queue: TaskMessage[] = [];
   readonly #context = new AsyncLocalStorage<number>();
   #running: Running | undefined;
@@ -44,8 +44,11 @@ export class Runner {
 
   receive(batch: ParentMessage[]): void {
     for (const message of batch) {
-      if (message[0] === ToWorker.Task) this.#queue.push(message);
-      else if (message[0] === ToWorker.Drop) this.#drop(message[1]);
+      if (message[0] === ToWorker.Task) {
+        this.#functions.accept(message[2], message[4]);
+        if (message[6]?.serializers) this.#serializers.accept(message[6].serializers);
+        this.#queue.push(message);
+      } else if (message[0] === ToWorker.Drop) this.#drop(message[1]);
       else if (message[0] === ToWorker.Cancel) this.#cancel(message[1]);
       else this.#initialize(message);
     }
@@ -69,18 +72,22 @@ export class Runner {
       this.#outbox.push(message);
       this.#outbox.flush();
     };
-    try {
-      const result = compileShipped(source)(...args);
-      if (isThenable(result)) {
-        result.then(
-          () => done([FromWorker.Initialized]),
-          (error: unknown) => done([FromWorker.InitFailed, encodeThrown(error)]),
-        );
-      } else {
-        done([FromWorker.Initialized]);
+    const fail = (error: unknown) => done([FromWorker.InitFailed, encodeThrown(error)]);
+    const run = (fn: Shipped) => {
+      try {
+        const result = fn(...args);
+        if (isThenable(result)) result.then(() => done([FromWorker.Initialized]), fail);
+        else done([FromWorker.Initialized]);
+      } catch (error) {
+        fail(error);
       }
+    };
+    try {
+      const fn = this.#functions.build(source);
+      if (fn instanceof Promise) fn.then(run, fail);
+      else run(fn);
     } catch (error) {
-      done([FromWorker.InitFailed, encodeThrown(error)]);
+      fail(error);
     }
   }
 
@@ -147,27 +154,27 @@ export class Runner {
     return 'async';
   }
 
-  #execute([, taskId, fnId, args, source, mode]: TaskMessage, running: Running): void {
-    let fn = this.#functions.get(fnId);
-    if (!fn) {
-      try {
-        if (!source) throw new Error(`function #${fnId} was never sent to this worker`);
-        fn = compileShipped(source);
-        this.#functions.set(fnId, fn);
-      } catch (error) {
-        const failure = new SerializationError(
-          `The function \`${source?.name || 'anonymous'}\` could not be rebuilt in the worker: ${String(error)}`,
-          { stage: 'function', taskId, functionName: source?.name },
-          { cause: error },
-        );
-        this.#settle(running, [FromWorker.Err, taskId, encodeThrown(failure)]);
-        return;
-      }
+  #execute([, taskId, fnId, args, , mode, extras]: TaskMessage, running: Running): void {
+    const chunk = mode === TaskMode.Chunk || mode === TaskMode.ChunkStream;
+    let fn: Shipped | Promise<Shipped>;
+    let input = args;
+    try {
+      fn = this.#functions.get(fnId);
+      const records = extras?.records;
+      if (records) input = this.#serializers.decode(args, records, argumentSite(chunk)) as unknown[];
+    } catch (error) {
+      this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error)]);
+      return;
     }
-    if (mode === TaskMode.Chunk || mode === TaskMode.ChunkStream) {
-      this.#runChunk(fn, args, running, mode === TaskMode.ChunkStream);
+    const run = (ready: Shipped) => {
+      if (chunk) this.#runChunk(ready, input, running, mode === TaskMode.ChunkStream);
+      else this.#runOne(ready, input, running, mode === TaskMode.Stream);
+    };
+    // A function from a module is a Promise until the module has loaded in this worker.
+    if (fn instanceof Promise) {
+      fn.then(run, (error: unknown) => this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error)]));
     } else {
-      this.#runOne(fn, args, running, mode === TaskMode.Stream);
+      run(fn);
     }
   }
 
@@ -183,10 +190,16 @@ export class Runner {
     deliver(result, stream, {
       next: (value) => {
         if (running.settled) return;
-        this.#outbox.push([FromWorker.Next, taskId, value]);
+        const message = this.#next(taskId, value);
+        if (message[0] === FromWorker.Err) {
+          running.stop?.();
+          this.#settle(running, message);
+          return;
+        }
+        this.#outbox.push(message);
         this.#outbox.flushSoon();
       },
-      done: (value) => this.#settle(running, [FromWorker.Ok, taskId, value]),
+      done: (value) => this.#settle(running, this.#ok(taskId, value)),
       fail: (error) => this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error)]),
       stopWith: (stop) => {
         running.stop = stop;
@@ -201,7 +214,7 @@ export class Runner {
   #runChunk(fn: Shipped, items: unknown[], running: Running, streams: boolean): void {
     const { taskId } = running;
     const results: unknown[] = [];
-    const fail = (error: unknown) => this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error), results]);
+    const fail = (error: unknown) => this.#settle(running, this.#err(taskId, error, results));
     const next = (from: number): void => {
       for (let i = from; i < items.length; i++) {
         let settledNow = false;
@@ -229,9 +242,39 @@ export class Runner {
           return;
         }
       }
-      this.#settle(running, [FromWorker.Ok, taskId, results]);
+      this.#settle(running, this.#ok(taskId, results));
     };
     next(0);
+  }
+
+  /** A task's value, its custom-serialized instances encoded (a serializer that throws fails the task). */
+  #ok(taskId: number, value: unknown): WorkerMessage {
+    try {
+      const encoded = this.#serializers.encode(value, RESULT_SITE);
+      return encoded ? [FromWorker.Ok, taskId, encoded.value, encoded.records] : [FromWorker.Ok, taskId, value];
+    } catch (error) {
+      return [FromWorker.Err, taskId, encodeThrown(error)];
+    }
+  }
+
+  /** A streamed value, encoded like a result (a serializer that throws fails the task). */
+  #next(taskId: number, value: unknown): WorkerMessage {
+    const message = this.#ok(taskId, value);
+    if (message[0] !== FromWorker.Ok) return message;
+    const [, , encoded, records] = message;
+    return records ? [FromWorker.Next, taskId, encoded, records] : [FromWorker.Next, taskId, encoded];
+  }
+
+  /** A chunk's failure, with the results before the failing item, encoded like a value. */
+  #err(taskId: number, error: unknown, partial: unknown[]): WorkerMessage {
+    try {
+      const encoded = this.#serializers.encode(partial, RESULT_SITE);
+      if (encoded) return [FromWorker.Err, taskId, encodeThrown(error), encoded.value as unknown[], encoded.records];
+    } catch {
+      // The failure matters more than the partial results: send it without them.
+      return [FromWorker.Err, taskId, encodeThrown(error)];
+    }
+    return [FromWorker.Err, taskId, encodeThrown(error), partial];
   }
 
   #settle(running: Running, message: WorkerMessage): void {
