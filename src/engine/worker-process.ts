@@ -312,11 +312,9 @@ class WorkerConnection {
         case FromWorker.Skipped:
           this.#answered(message[1], undefined);
           break;
-        case FromWorker.Next: {
-          const listener = this.#find(message[1])?.listener;
-          if (listener?.next) isolate((value) => listener.next?.(value), decodeValue(message[2], message[3]));
+        case FromWorker.Next:
+          this.#streamed(message[1], message[2], message[3]);
           break;
-        }
         case FromWorker.Progress: {
           const task = this.#find(message[1]);
           if (!task) break;
@@ -330,6 +328,21 @@ class WorkerConnection {
           break;
       }
     }
+  }
+
+  /** A streaming task's value: to its listener, or, if this process cannot decode it, the task fails. */
+  #streamed(taskId: number, value: unknown, records: Parameters<typeof decodeValue>[1]): void {
+    const task = this.#find(taskId);
+    const next = task?.listener?.next;
+    if (!task || !next) return;
+    const decoded = decodeValue(value, records);
+    if (decoded.ok) {
+      isolate((item) => next.call(task.listener, item), decoded.value);
+      return;
+    }
+    this.#outbox.push(-task.id);
+    this.#scheduleFlush();
+    this.#emitTaskEnd(task, { ok: false, error: decoded.error }, performance.now() - this.#headStartedAt);
   }
 
   #find(taskId: number): Task | undefined {
