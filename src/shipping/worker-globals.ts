@@ -89,7 +89,7 @@ export const NODE_GLOBALS: readonly string[] = [
  * Names a worker provides to shipped functions although Node does not make them globals: `require`
  * (resolving from the user's project) and the compiler helpers of `installHelpers`.
  */
-export const WORKER_PROVIDED: readonly string[] = ['require', ...WORKER_HELPERS];
+export const WORKER_PROVIDED: readonly string[] = ['require', 'reportProgress', ...WORKER_HELPERS];
 
 let known: ReadonlySet<string> | undefined;
 
