@@ -25,9 +25,13 @@ export interface TaskContext {
 
 /** Describes a worker process's end: exit code or signal, pid, and the last lines it wrote to stderr. */
 export interface WorkerExit {
+  /** The executor-wide id of the worker (1, 2, 3... in spawn order). */
   readonly workerId: number;
+  /** The worker's process id, if it was spawned. */
   readonly pid: number | undefined;
+  /** The exit code, when the process exited by itself (`null` when a signal ended it). */
   readonly exitCode: number | null;
+  /** The signal that ended the process, e.g. `SIGSEGV` or `SIGKILL` (`null` when it exited). */
   readonly signal: NodeJS.Signals | null;
   /** The tail of the worker's stderr (at most a few KB), when it wrote any. */
   readonly stderr: string;
@@ -40,12 +44,17 @@ export interface WorkerExit {
  */
 export class TerminatedWorkerError extends RxpoolError implements WorkerExit, TaskContext {
   readonly code = 'ERR_RXPOOL_TERMINATED_WORKER';
+  /** The executor-wide id of the worker (1, 2, 3... in spawn order). */
   readonly workerId: number;
+  /** The worker's process id, if it was spawned. */
   readonly pid: number | undefined;
+  /** The exit code, when the process exited by itself (`null` when a signal ended it). */
   readonly exitCode: number | null;
+  /** The signal that ended the process, e.g. `SIGSEGV` or `SIGKILL` (`null` when it exited). */
   readonly signal: NodeJS.Signals | null;
   readonly stderr: string;
   readonly taskId: number | undefined;
+  /** The shipped function's name, when it has one. */
   readonly functionName: string | undefined;
   /** A short guess at the cause (segfault, heap exhaustion, OOM killer...), or '' when there is none. */
   readonly hint: string;
@@ -79,9 +88,13 @@ export class ShutdownExecutorError extends RxpoolError {
  */
 export class BrokenExecutorError extends RxpoolError implements Partial<WorkerExit> {
   readonly code = 'ERR_RXPOOL_BROKEN_EXECUTOR';
+  /** The executor-wide id of the worker (1, 2, 3... in spawn order). */
   readonly workerId: number | undefined;
+  /** The worker's process id, if it was spawned. */
   readonly pid: number | undefined;
+  /** The exit code, when the process exited by itself (`null` when a signal ended it). */
   readonly exitCode: number | null | undefined;
+  /** The signal that ended the process, e.g. `SIGSEGV` or `SIGKILL` (`null` when it exited). */
   readonly signal: NodeJS.Signals | null | undefined;
   readonly stderr: string;
 
@@ -111,6 +124,7 @@ export class SerializationError extends RxpoolError implements TaskContext {
   /** Where in the value the culprit sits, e.g. `argument 1 → .handler`; '' when unknown. */
   readonly path: string;
   readonly taskId: number | undefined;
+  /** The shipped function's name, when it has one. */
   readonly functionName: string | undefined;
 
   constructor(
@@ -133,8 +147,11 @@ export class SerializationError extends RxpoolError implements TaskContext {
  */
 export class InitializerError extends RxpoolError {
   readonly code = 'ERR_RXPOOL_INITIALIZER';
+  /** The executor-wide id of the worker (1, 2, 3... in spawn order). */
   readonly workerId: number;
+  /** The worker's process id, if it was spawned. */
   readonly pid: number | undefined;
+  /** The shipped function's name, when it has one. */
   readonly functionName: string | undefined;
 
   constructor(
@@ -155,6 +172,7 @@ export class InitializerError extends RxpoolError {
 /** `submit()` found the queue at `maxQueue`: the producer is outrunning the pool. */
 export class QueueFullError extends RxpoolError {
   readonly code = 'ERR_RXPOOL_QUEUE_FULL';
+  /** The `maxQueue` option that was reached. */
   readonly maxQueue: number;
 
   constructor(maxQueue: number) {
@@ -173,9 +191,12 @@ export class CancelledError extends RxpoolError {
 /** The task ran longer than its `timeout`; the worker running it was killed and replaced. */
 export class TaskTimeoutError extends RxpoolError implements TaskContext {
   readonly code = 'ERR_RXPOOL_TASK_TIMEOUT';
+  /** The timeout that was exceeded, in milliseconds. */
   readonly timeout: number;
   readonly taskId: number | undefined;
+  /** The shipped function's name, when it has one. */
   readonly functionName: string | undefined;
+  /** The worker's process id, if it was spawned. */
   readonly pid: number | undefined;
 
   constructor(details: { timeout: number; pid: number | undefined } & TaskContext) {

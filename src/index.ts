@@ -15,6 +15,7 @@ export type {
   TaskStartEvent,
   WorkerErrorEvent,
   WorkerEvent,
+  WorkerEventBase,
 } from './engine/events.js';
 export type { DurationSummary, ExecutorStats, WorkerStats } from './engine/pool-stats.js';
 export {
@@ -39,6 +40,7 @@ export { reportProgress } from './executor/report-progress.js';
 export { DEFAULT_IDLE_TIMEOUT, getReusableExecutor, type ReusableExecutorOptions } from './executor/reusable.js';
 export { renderTimelineSvg, type TimelineSvgOptions } from './monitor/timeline-svg.js';
 export {
+  type JsonValue,
   type TraceEvent,
   type TraceFile,
   type TraceOptions,

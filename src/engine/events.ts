@@ -4,7 +4,8 @@
  * milliseconds with sub-millisecond precision.
  */
 
-interface WorkerEventBase {
+/** What every lifecycle event carries. */
+export interface WorkerEventBase {
   /** The executor-wide id of the worker: 1, 2, 3... in spawn order, never reused. */
   readonly workerId: number;
   /** The worker's process id; `undefined` only when the process could not be spawned at all. */

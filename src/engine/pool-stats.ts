@@ -2,16 +2,23 @@
 export interface DurationSummary {
   /** How many samples the summary covers (the most recent ones, at most 10,000). */
   readonly count: number;
+  /** The average. */
   readonly mean: number;
+  /** The median: half the samples took at most this long. */
   readonly p50: number;
+  /** 90% of the samples took at most this long. */
   readonly p90: number;
+  /** 99% of the samples took at most this long. */
   readonly p99: number;
+  /** The longest. */
   readonly max: number;
 }
 
 /** One worker in {@link ExecutorStats}. */
 export interface WorkerStats {
+  /** The executor-wide id of the worker. */
   readonly workerId: number;
+  /** Its process id (undefined only before it spawned). */
   readonly pid: number | undefined;
   /** Tasks this worker finished (whatever their outcome). */
   readonly tasksRun: number;

@@ -26,12 +26,17 @@ export type JsonValue = string | number | boolean | null | readonly JsonValue[] 
  * instants. `ts` and `dur` are microseconds from the trace's origin.
  */
 export interface TraceEvent {
+  /** What it is: a task (`task 12 · fn`), a marker (`exit: crashed (SIGKILL)`) or a metadata key. */
   readonly name: string;
+  /** The phase: `M` metadata, `X` a complete slice, `i` an instant. */
   readonly ph: 'M' | 'X' | 'i';
+  /** Microseconds from the trace's origin. */
   readonly ts: number;
   /** Microseconds; `X` events only. */
   readonly dur?: number;
+  /** The track group: one per executor. */
   readonly pid: number;
+  /** The track: the worker id. */
   readonly tid: number;
   /** Comma-separated categories, e.g. `task,failed`. */
   readonly cat?: string;
@@ -39,21 +44,29 @@ export interface TraceEvent {
   readonly s?: 't';
   /** A reserved Chrome trace colour name (`good`, `terrible`...); Perfetto picks its own colours. */
   readonly cname?: string;
+  /** Details shown when the event is selected: task id, pid, error message... */
   readonly args?: { readonly [key: string]: JsonValue };
 }
 
 /** The JSON Object Format file: `JSON.stringify` it and load it in Perfetto or chrome://tracing. */
 export interface TraceFile {
+  /** The events, metadata first, then by time. */
   readonly traceEvents: readonly TraceEvent[];
+  /** How viewers show times. */
   readonly displayTimeUnit: 'ms';
+  /** What the trace covers. */
   readonly metadata: {
+    /** The tool that wrote it. */
     readonly source: 'rxpool';
     /** Epoch ms of `ts` 0. */
     readonly origin: number;
     /** `origin` as an ISO date, for people. */
     readonly originIso: string;
+    /** Workers seen. */
     readonly workers: number;
+    /** Tasks seen. */
     readonly tasks: number;
+    /** Tasks that failed. */
     readonly failedTasks: number;
   };
 }

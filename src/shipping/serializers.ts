@@ -37,7 +37,9 @@ export type Class<T = unknown> = abstract new (...args: never[]) => T;
  * worker globals, nothing else of the scope they were written in.
  */
 export interface Serializer<T = unknown, D = unknown> {
+  /** Turns an instance into data that structured clone can carry. Shipped by source: it sees only its parameter and globals. */
   serialize(value: T): D;
+  /** Rebuilds the instance from that data, in the worker or in the parent. */
   deserialize(data: D): T;
 }
 
@@ -46,6 +48,7 @@ export interface Serializer<T = unknown, D = unknown> {
  * when it implements `[serializeSymbol]()` and `static [deserializeSymbol](data)`.
  */
 export interface SerializerRegistration<T = unknown, D = unknown> extends Partial<Serializer<T, D>> {
+  /** The class whose instances it handles (matched by exact prototype). */
   readonly type: Class<T>;
 }
 

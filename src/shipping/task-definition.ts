@@ -70,6 +70,7 @@ export function withScope<A extends unknown[], R>(
  * The result can only run in workers: calling it here throws. Type it with the export's type:
  * `fromModule<typeof fib>(import.meta.url, 'fib')`.
  *
+ * @typeParam F - the export's type, so calls through the result are typed.
  * @throws Error at once when `module` is a path to a file that does not exist; TypeError on a
  *   relative path (resolve it first) or an empty export name.
  */
