@@ -11,21 +11,12 @@ import {
   TerminatedWorkerError,
   type WorkerErrorEvent,
 } from 'rxpool';
-import { isAlive, range, until, withExecutor } from './support/pool.js';
+import { isAlive, range, thrownBy, until, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
 
 /** A global that workers are said to have (the executor's `globals` option), for the safety-net test. */
 declare const model: { run(x: number): number };
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail('should throw');
-}
 
 describe('a function that throws', T, () => {
   test('rejects with the original name, message, code, properties, cause and worker stack', T, () =>

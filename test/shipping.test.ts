@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { defineTask, SerializationError, TaskTimeoutError, withScope } from 'rxpool';
 import ts from 'typescript';
 import { analysisCount } from '../dist/shipping/free-variables.js';
-import { range, withExecutor } from './support/pool.js';
+import { range, thrownBy, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
 
@@ -15,15 +15,6 @@ const T = { timeout: 30_000 };
 declare const label: string;
 declare const seed: number;
 declare const model: { weights: number[] };
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail('should throw');
-}
 
 describe('withScope: shipping the values a function closes over', T, () => {
   test('the names are bound in the worker; calling it here calls the function', T, () =>

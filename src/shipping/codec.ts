@@ -12,6 +12,7 @@
  */
 import { types } from 'node:util';
 import { SerializationError, type SerializationStage } from '../errors.js';
+import { isCloneLeaf } from './culprit.js';
 
 /** A registered class as encoding and decoding see it. */
 export interface CodecEntry {
@@ -233,17 +234,7 @@ function containerKind(value: object): ContainerKind {
   if (Array.isArray(value)) return 'array';
   if (types.isMap(value)) return 'map';
   if (types.isSet(value)) return 'set';
-  if (
-    types.isArrayBufferView(value) ||
-    types.isAnyArrayBuffer(value) ||
-    types.isDate(value) ||
-    types.isRegExp(value) ||
-    types.isBoxedPrimitive(value) ||
-    types.isPromise(value) ||
-    value instanceof Error
-  ) {
-    return 'other';
-  }
+  if (isCloneLeaf(value) || types.isPromise(value)) return 'other';
   // An instance of an unregistered class: structured clone sends its own properties.
   return 'object';
 }

@@ -49,16 +49,7 @@ export function findCulprit(root: unknown): Culprit | undefined {
       }
       return undefined;
     }
-    if (
-      types.isArrayBufferView(value) ||
-      types.isAnyArrayBuffer(value) ||
-      types.isDate(value) ||
-      types.isRegExp(value) ||
-      types.isBoxedPrimitive(value) ||
-      value instanceof Error
-    ) {
-      return undefined;
-    }
+    if (isCloneLeaf(value)) return undefined;
     for (const key of Object.keys(value)) {
       const found = visit((value as Record<string, unknown>)[key], `${path}.${key}`);
       if (found) return found;
@@ -72,6 +63,21 @@ export function findCulprit(root: unknown): Culprit | undefined {
   };
 
   return visit(root, '');
+}
+
+/**
+ * Values structured clone copies whole, with nothing inside to look at: binary data, dates, regular
+ * expressions, boxed primitives, errors.
+ */
+export function isCloneLeaf(value: object): boolean {
+  return (
+    types.isArrayBufferView(value) ||
+    types.isAnyArrayBuffer(value) ||
+    types.isDate(value) ||
+    types.isRegExp(value) ||
+    types.isBoxedPrimitive(value) ||
+    value instanceof Error
+  );
 }
 
 /** Formats "argument 1 → .handler is a function `h`". */

@@ -122,3 +122,13 @@ export function rxpoolWorkerPids(): number[] {
   }
   return pids;
 }
+
+/** What `fn` throws; fails the test if it returns. */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return assert.fail('should throw');
+}
