@@ -341,6 +341,28 @@ describe('streaming from workers', SUITE, () => {
     }),
   );
 
+  test('a generator that never awaits can still be stopped; the worker takes the next task', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const endlessAsync = await lastValueFrom(
+        executor
+          .stream(async function* () {
+            for (let i = 0; ; i++) yield i;
+          })
+          .pipe(take(3), toArray()),
+      );
+      assert.deepEqual(endlessAsync, [0, 1, 2]);
+      const endlessSync = await lastValueFrom(
+        executor
+          .stream(function* () {
+            for (let i = 0; ; i++) yield i;
+          })
+          .pipe(take(3), toArray()),
+      );
+      assert.deepEqual(endlessSync, [0, 1, 2]);
+      assert.equal(await executor.submit(() => 'next'), 'next');
+    }),
+  );
+
   test('reportProgress(value) inside a task reaches the Future and events$', T, () =>
     withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
       const future = executor.submit(async (steps: number) => {
@@ -363,6 +385,22 @@ describe('streaming from workers', SUITE, () => {
 });
 
 describe('onCancel', SUITE, () => {
+  test("'kill' does not kill the task whose value ended the subscription", T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
+      const out = await lastValueFrom(
+        from([1, 2]).pipe(
+          parallelMap((x: number) => x * 10, { executor, onCancel: 'kill' }),
+          take(1),
+          toArray(),
+        ),
+      );
+      assert.deepEqual(out, [10]);
+      await executor.shutdown();
+      assert.ok(!events.some((e) => e.type === 'exit' && e.reason === 'killed'));
+      assert.ok(!events.some((e) => e.type === 'task-end' && !e.ok));
+    }),
+  );
+
   for (const onCancel of ['finish', 'kill'] as const) {
     test(`'${onCancel}': what happens to running tasks when the subscription ends early`, T, () =>
       withExecutor({ maxWorkers: 2 }, async ({ executor, events }) => {

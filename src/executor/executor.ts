@@ -244,8 +244,9 @@ export class ProcessPoolExecutor implements AsyncDisposable {
         listener: { next: (value) => subscriber.next(value as Streamed<R>) },
       });
       task.onSettled(({ outcome }) => {
-        if (outcome?.ok) subscriber.complete();
-        else subscriber.error(outcome?.error);
+        if (!outcome?.ok) return subscriber.error(outcome?.error);
+        for (const value of outcome.value as Streamed<R>[]) subscriber.next(value);
+        subscriber.complete();
       });
       return () => {
         if (!task.settled) this.#control.next({ kind: 'stop', task });

@@ -26,7 +26,10 @@ export const TaskMode = {
   Call: 0,
   /** `args` is a list of items: `fn(item)` for each in turn, the results coming back as one array. */
   Chunk: 1,
-  /** `fn(...args)`, and every value its async iterable, iterator or observable yields is sent as it comes. */
+  /**
+   * `fn(...args)`, and every value its async iterable, iterator or observable yields is sent as it
+   * comes; the Ok that ends it carries the values not yet sent (a plain value: a list of one).
+   */
   Stream: 2,
   /** Like Chunk, but each item's result is the list of values it streams (a plain value: a list of one). */
   ChunkStream: 3,

@@ -217,7 +217,7 @@ export function parallelMap<T, R>(
             const perItem = outcome.value as unknown[][];
             for (let i = 0; i < perItem.length; i++) itemValues(job.first + i, perItem[i] as unknown[], true);
           } else {
-            itemValues(job.first, [], true);
+            itemValues(job.first, outcome.value as unknown[], true);
           }
           tracker.done(job.items.length);
         } else {

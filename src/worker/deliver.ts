@@ -1,13 +1,21 @@
 /** Where a task's outcome goes. */
 export interface Sink {
-  /** A value of a streaming task. */
+  /** A value of a streaming task, sent as it comes. */
   next(value: unknown): void;
-  /** The task's value (`undefined` for a finished stream). */
+  /**
+   * The task's outcome: its value, or for a streaming task the list of values not yet sent (a plain
+   * value travels this way, with the end, so it is never separated from it).
+   */
   done(value: unknown): void;
   fail(error: unknown): void;
   /** Registers how to stop the source early (return its iterator, end its subscription). */
   stopWith(stop: () => void): void;
 }
+
+/** A stream lets the event loop in (so a stop request can arrive) after this many values... */
+const YIELD_EVERY = 64;
+/** ...or after this long. */
+const YIELD_AFTER_MS = 5;
 
 /**
  * Turns whatever a shipped function returned into its outcome. Promises are awaited. Iterators
@@ -20,51 +28,75 @@ export function deliver(result: unknown, stream: boolean, sink: Sink): void {
   else if (typeof (result as PromiseLike<unknown>).then === 'function') {
     (result as PromiseLike<unknown>).then((value) => deliver(value, stream, sink), sink.fail);
   } else if (typeof (result as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function') {
-    drainAsync((result as AsyncIterable<unknown>)[Symbol.asyncIterator](), stream, sink);
-  } else if (isIterator(result)) drainSync(result, stream, sink);
-  else if (typeof (result as { subscribe?: unknown }).subscribe === 'function') drainObservable(result, stream, sink);
+    drainIterator((result as AsyncIterable<unknown>)[Symbol.asyncIterator](), stream, sink);
+  } else if (isIterator(result)) {
+    if (stream) drainIterator(result, stream, sink);
+    else collectSync(result, sink);
+  } else if (typeof (result as { subscribe?: unknown }).subscribe === 'function') drainObservable(result, stream, sink);
   else settlePlain(result, stream, sink);
 }
 
 function settlePlain(value: unknown, stream: boolean, sink: Sink): void {
-  if (stream) sink.next(value);
-  sink.done(stream ? undefined : value);
+  sink.done(stream ? [value] : value);
 }
 
-function drainAsync(iterator: AsyncIterator<unknown>, stream: boolean, sink: Sink): void {
+/**
+ * Drains a sync or async iterator. While streaming it lets the event loop in now and then, so even
+ * a generator that never awaits anything can be stopped; `return()` then runs its `finally`.
+ */
+function drainIterator(iterator: Iterator<unknown> | AsyncIterator<unknown>, stream: boolean, sink: Sink): void {
   const values: unknown[] = [];
   let stopped = false;
   sink.stopWith(() => {
+    if (stopped) return;
     stopped = true;
-    Promise.resolve(iterator.return?.()).then(() => sink.done(undefined), sink.fail);
+    Promise.resolve()
+      .then(() => iterator.return?.())
+      .then(() => sink.done([]), sink.fail);
   });
+  let count = 0;
+  let since = performance.now();
   const step = (): void => {
-    iterator.next().then((result) => {
+    let result: IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
+    try {
+      result = iterator.next();
+    } catch (error) {
+      sink.fail(error);
+      return;
+    }
+    Promise.resolve(result).then((item) => {
       if (stopped) return;
-      if (result.done) {
-        sink.done(stream ? undefined : values);
+      if (item.done) {
+        sink.done(stream ? [] : values);
         return;
       }
-      if (stream) sink.next(result.value);
-      else values.push(result.value);
-      step();
+      if (!stream) {
+        values.push(item.value);
+        step();
+        return;
+      }
+      sink.next(item.value);
+      if (++count % YIELD_EVERY === 0 || performance.now() - since > YIELD_AFTER_MS) {
+        since = performance.now();
+        setImmediate(step);
+      } else {
+        step();
+      }
     }, sink.fail);
   };
   step();
 }
 
-function drainSync(iterator: Iterator<unknown>, stream: boolean, sink: Sink): void {
+/** A sync iterator's values, collected in one go: it cannot cross as it is. */
+function collectSync(iterator: Iterator<unknown>, sink: Sink): void {
   const values: unknown[] = [];
   try {
-    for (let result = iterator.next(); !result.done; result = iterator.next()) {
-      if (stream) sink.next(result.value);
-      else values.push(result.value);
-    }
+    for (let result = iterator.next(); !result.done; result = iterator.next()) values.push(result.value);
   } catch (error) {
     sink.fail(error);
     return;
   }
-  sink.done(stream ? undefined : values);
+  sink.done(values);
 }
 
 interface ObservableLike {
@@ -89,7 +121,7 @@ function drainObservable(observable: object, stream: boolean, sink: Sink): void 
     },
     complete: () => {
       finished = true;
-      sink.done(stream ? undefined : values);
+      sink.done(stream ? [] : values);
     },
   });
   sink.stopWith(() => {
@@ -97,7 +129,7 @@ function drainObservable(observable: object, stream: boolean, sink: Sink): void 
     finished = true;
     if (typeof subscription === 'function') subscription();
     else subscription?.unsubscribe();
-    sink.done(undefined);
+    sink.done([]);
   });
 }
 

@@ -230,7 +230,7 @@ export class Runner {
         deliver(result, streams, {
           next: (value) => streamed.push(value),
           done: (value) => {
-            results.push(streams ? streamed : value);
+            results.push(streams ? [...streamed, ...(value as unknown[])] : value);
             if (waiting) next(i + 1);
             else settledNow = true;
           },
