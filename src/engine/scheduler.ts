@@ -1,13 +1,4 @@
-import {
-  distinctUntilChanged,
-  EMPTY,
-  Observable,
-  type OperatorFunction,
-  Subject,
-  type Subscriber,
-  type Subscription,
-  switchMap,
-} from 'rxjs';
+import { EMPTY, Observable, type OperatorFunction, Subject, type Subscriber, type Subscription, switchMap } from 'rxjs';
 import {
   BrokenExecutorError,
   CancelledError,
@@ -142,6 +133,8 @@ interface Slot {
   baselineRss: number | undefined;
   /** Whether it sits idle; a timer stream on this retires it after `idleTimeout`. */
   readonly idle$: Subject<boolean>;
+  /** The last value sent on `idle$`: only changes are sent. */
+  idle: boolean | undefined;
 }
 
 class Pool implements PoolView {
@@ -224,7 +217,7 @@ class Pool implements PoolView {
 
   dispose(): void {
     this.#disposed = true;
-    this.#keepAlive.held = false;
+    this.#keepAlive.release();
     for (const { timer } of this.#dispatched.values()) clearTimeout(timer);
     for (const slot of this.#slots.values()) {
       slot.idle$.complete();
@@ -297,7 +290,7 @@ class Pool implements PoolView {
     }
     let leaving = false;
     for (const slot of this.#slots.values()) {
-      slot.idle$.next(slot.ready && !slot.leaving && slot.tasks.size === 0);
+      setIdle(slot, slot.ready && !slot.leaving && slot.tasks.size === 0);
       leaving ||= slot.leaving;
     }
     const ending = this.#draining || this.#ending !== undefined;
@@ -365,15 +358,13 @@ class Pool implements PoolView {
       rss: undefined,
       baselineRss: undefined,
       idle$: new Subject<boolean>(),
+      idle: undefined,
     };
     this.#slots.set(slot.id, slot);
     const { idleTimeout } = this.#options;
     if (idleTimeout !== undefined) {
       slot.idle$
-        .pipe(
-          distinctUntilChanged(),
-          switchMap((idle) => (idle ? unrefTimer(idleTimeout) : EMPTY)),
-        )
+        .pipe(switchMap((idle) => (idle ? unrefTimer(idleTimeout) : EMPTY)))
         .subscribe(() => this.#dismiss(slot, 'stop', 'idle'));
     }
     slot.subscription = this.#options.spawn(slot.id, slot.commands).subscribe((event) => this.#onEvent(slot, event));
@@ -394,7 +385,7 @@ class Pool implements PoolView {
   #dismiss(slot: Slot, how: 'stop' | 'kill', reason: ExitReason): void {
     if (how === 'stop' && slot.leaving) return;
     slot.leaving = true;
-    slot.idle$.next(false);
+    setIdle(slot, false);
     slot.commands.next({ kind: how, reason });
   }
 
@@ -574,4 +565,11 @@ class Pool implements PoolView {
     const full: MemoryEvent | RecycleEvent = { ...event, workerId: slot.id, pid: slot.pid, time: now() };
     this.#out.next(full);
   }
+}
+
+/** Tells a slot's idle timer whether it sits idle, only when that changes (it is asked after every task). */
+function setIdle(slot: Slot, idle: boolean): void {
+  if (slot.idle === idle) return;
+  slot.idle = idle;
+  slot.idle$.next(idle);
 }
