@@ -1,4 +1,7 @@
-import pidusage from 'pidusage';
+type Pidusage = typeof import('pidusage');
+
+/** Loaded at the first sample, a second into a pool's work: importing rxpool need not pay for it. */
+let pidusage: Pidusage | undefined;
 
 /**
  * Reads the resident memory of worker processes from outside (pidusage: /proc on Linux, `ps`
@@ -8,15 +11,17 @@ import pidusage from 'pidusage';
 export async function sampleMemory(pids: readonly number[]): Promise<Map<number, number>> {
   const rss = new Map<number, number>();
   if (pids.length === 0) return rss;
+  pidusage ??= require('pidusage') as Pidusage;
+  const usage = pidusage;
   try {
-    const stats = await pidusage([...pids]);
+    const stats = await usage([...pids]);
     for (const [pid, stat] of Object.entries(stats)) if (stat) rss.set(Number(pid), stat.memory);
   } catch {
     // One exited process fails the whole batch: ask for each alone.
     await Promise.all(
       pids.map(async (pid) => {
         try {
-          rss.set(pid, (await pidusage(pid)).memory);
+          rss.set(pid, (await usage(pid)).memory);
         } catch {
           // gone
         }

@@ -1,4 +1,3 @@
-import { EMPTY, Observable, type OperatorFunction, Subject, type Subscriber, type Subscription, switchMap } from 'rxjs';
 import {
   BrokenExecutorError,
   CancelledError,
@@ -6,6 +5,15 @@ import {
   TaskTimeoutError,
   TerminatedWorkerError,
 } from '../errors.js';
+import {
+  EMPTY,
+  Observable,
+  type OperatorFunction,
+  Subject,
+  type Subscriber,
+  type Subscription,
+  switchMap,
+} from '../rx/rxjs.js';
 import type {
   ExitEvent,
   ExitReason,

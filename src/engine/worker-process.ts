@@ -1,6 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { Observable, type Subscriber } from 'rxjs';
 import { InitializerError, SerializationError } from '../errors.js';
 import { killTree } from '../platform/process-tree.js';
 import { unrefChannel } from '../platform/runtime.js';
@@ -12,6 +11,7 @@ import {
   ToWorker,
   type WorkerMessage,
 } from '../protocol/messages.js';
+import { Observable, type Subscriber } from '../rx/rxjs.js';
 import { describeCulprit, findCulprit } from '../shipping/culprit.js';
 import type { ShippedFunction } from '../shipping/function-registry.js';
 import { decodeValue, sentVersionAfter, taskExtras } from '../shipping/task-shipping.js';

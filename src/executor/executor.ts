@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { BehaviorSubject, combineLatest, map, Observable, Subject } from 'rxjs';
 import type { WorkerEvent } from '../engine/events.js';
 import type { ExecutorStats } from '../engine/pool-stats.js';
 import { type PoolView, type SchedulerControl, schedule } from '../engine/scheduler.js';
@@ -7,6 +6,7 @@ import { Task, type TaskSpec } from '../engine/task.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, ShutdownExecutorError } from '../errors.js';
 import { cpuCount } from '../platform/cpu-count.js';
+import { BehaviorSubject, Observable, Subject, switchMap } from '../rx/rxjs.js';
 import { FunctionRegistry } from '../shipping/function-registry.js';
 import { PROJECT_DIR_VARIABLE, projectDir } from '../shipping/project-dir.js';
 import { SerializerScope } from '../shipping/serializers.js';
@@ -132,7 +132,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       this.#tasks
         .pipe(
           schedule({
-            maxWorkers$: combineLatest([this.#maxWorkers$, this.#open$]).pipe(map(([n, open]) => (open ? n : 0))),
+            // Held (holdUntil): no workers; open: maxWorkers, as it changes.
+            maxWorkers$: this.#open$.pipe(switchMap((open) => (open ? this.#maxWorkers$ : [0]))),
             control$: this.#control,
             spawn: (workerId, commands) =>
               workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId, cpus) }, workerId, commands),
