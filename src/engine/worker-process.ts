@@ -11,6 +11,7 @@ import {
   ToWorker,
   type WorkerMessage,
 } from '../protocol/messages.js';
+import { BATCH_BYTES, payloadSizeOf } from '../protocol/payload.js';
 import { Observable, type Subscriber } from '../rx/rxjs.js';
 import { describeCulprit, findCulprit } from '../shipping/culprit.js';
 import type { ShippedFunction } from '../shipping/function-registry.js';
@@ -213,6 +214,21 @@ class WorkerConnection {
     if (!this.#ready || this.#outbox.length === 0 || !child?.connected) return;
     const items = this.#outbox;
     this.#outbox = [];
+    // Tiny tasks share one message; large arguments are cut into messages of about BATCH_BYTES,
+    // so the worker runs the first task while the next ones are still on their way.
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as Task | number;
+      if (typeof item !== 'number') bytes += payloadSizeOf(item.args);
+      if (bytes < BATCH_BYTES && i < items.length - 1) continue;
+      this.#sendBatch(child, start === 0 && i === items.length - 1 ? items : items.slice(start, i + 1));
+      start = i + 1;
+      bytes = 0;
+    }
+  }
+
+  #sendBatch(child: ChildProcess, items: Array<Task | number>): void {
     const included = this.#included;
     const batch = items.map((item) => this.#message(item, included));
     included.clear();
