@@ -13,10 +13,13 @@ import type * as Rx from 'rxjs';
 
 type RxValues = typeof Rx;
 
-/** `name` from the module `rxjs/internal/<path>`, or from the index if that module is not there. */
-function load<K extends keyof RxValues>(path: string, name: K): RxValues[K] {
+/**
+ * `name` from its own module (`load` requires it: a literal path, which bundlers can follow), or
+ * from the index if that module is not there.
+ */
+function part<K extends keyof RxValues>(name: K, load: () => unknown): RxValues[K] {
   try {
-    const value = (require(`rxjs/internal/${path}`) as Partial<RxValues>)[name];
+    const value = (load() as Partial<RxValues>)[name];
     if (value !== undefined) return value as RxValues[K];
   } catch {
     // Not in this version of RxJS: fall back to the index.
@@ -26,13 +29,13 @@ function load<K extends keyof RxValues>(path: string, name: K): RxValues[K] {
 
 export type { OperatorFunction, Subscriber, Subscription } from 'rxjs';
 export type Observable<T> = Rx.Observable<T>;
-export const Observable = load('Observable', 'Observable');
+export const Observable = part('Observable', () => require('rxjs/internal/Observable'));
 export type Subject<T> = Rx.Subject<T>;
-export const Subject = load('Subject', 'Subject');
+export const Subject = part('Subject', () => require('rxjs/internal/Subject'));
 export type BehaviorSubject<T> = Rx.BehaviorSubject<T>;
-export const BehaviorSubject = load('BehaviorSubject', 'BehaviorSubject');
-export const defer = load('observable/defer', 'defer');
-export const EMPTY = load('observable/empty', 'EMPTY');
-export const map = load('operators/map', 'map');
-export const reduce = load('operators/reduce', 'reduce');
-export const switchMap = load('operators/switchMap', 'switchMap');
+export const BehaviorSubject = part('BehaviorSubject', () => require('rxjs/internal/BehaviorSubject'));
+export const defer = part('defer', () => require('rxjs/internal/observable/defer'));
+export const EMPTY = part('EMPTY', () => require('rxjs/internal/observable/empty'));
+export const map = part('map', () => require('rxjs/internal/operators/map'));
+export const reduce = part('reduce', () => require('rxjs/internal/operators/reduce'));
+export const switchMap = part('switchMap', () => require('rxjs/internal/operators/switchMap'));
