@@ -87,11 +87,13 @@ describe('packaging', { timeout: 180_000 }, () => {
     assert.equal(out.worker, join(consumer, 'node_modules', 'rxpool', 'dist', 'worker', 'main.js'));
   });
 
-  test('a .cjs file requires it and runs a task', T, async () => {
+  test('a .cjs file requires it and runs a task, without loading the whole RxJS index', T, async () => {
     const { stdout } = await run(process.execPath, [...runScript, 'cjs.cjs'], { cwd: consumer });
-    const out = JSON.parse(stdout) as { value: number; worker: string };
+    const out = JSON.parse(stdout) as { value: number; worker: string; rxjsIndex: boolean };
     assert.equal(out.value, 42);
     assert.equal(out.worker, join(consumer, 'node_modules', 'rxpool', 'dist', 'worker', 'main.js'));
+    // The index loads every operator (import time x2): rxpool takes its few parts from their own modules.
+    assert.equal(out.rxjsIndex, false, "require('rxpool') loaded the whole RxJS index");
   });
 
   for (const resolution of ['node16', 'nodenext', 'bundler'] as const) {
@@ -137,13 +139,14 @@ await executor.shutdown();
 console.log(JSON.stringify({ value, worker, shared: cjs.ProcessPoolExecutor === ProcessPoolExecutor }));
 `,
     'cjs.cjs': `const { ProcessPoolExecutor } = require('rxpool');
+const rxjsIndex = Object.keys(require.cache).some((file) => /rxjs[\\\\/]dist[\\\\/]cjs[\\\\/]index\\.js$/.test(file));
 
 (async () => {
   const executor = new ProcessPoolExecutor({ maxWorkers: 1 });
   const value = await executor.submit(${task}, 6, 7);
   const worker = await executor.submit(() => process.argv[1]);
   await executor.shutdown();
-  console.log(JSON.stringify({ value, worker }));
+  console.log(JSON.stringify({ value, worker, rxjsIndex }));
 })();
 `,
   };

@@ -1,5 +1,11 @@
 import {
-  distinctUntilChanged,
+  BrokenExecutorError,
+  CancelledError,
+  InitializerError,
+  TaskTimeoutError,
+  TerminatedWorkerError,
+} from '../errors.js';
+import {
   EMPTY,
   Observable,
   type OperatorFunction,
@@ -7,14 +13,7 @@ import {
   type Subscriber,
   type Subscription,
   switchMap,
-} from 'rxjs';
-import {
-  BrokenExecutorError,
-  CancelledError,
-  InitializerError,
-  TaskTimeoutError,
-  TerminatedWorkerError,
-} from '../errors.js';
+} from '../rx/rxjs.js';
 import type {
   ExitEvent,
   ExitReason,
@@ -79,6 +78,8 @@ const MAX_START_FAILURES = 3;
 const MAX_PREFETCH = 64;
 /** Prefetch enough tiny tasks to keep a worker busy for about this long. */
 const PREFETCH_WINDOW_MS = 2;
+/** Tasks shorter than this on average get a second one queued behind them (see #prefetchDepth). */
+const DOUBLE_BUFFER_BELOW_MS = 10;
 /** Worker memory is sampled at most this often per pool, after a task ends. */
 const MEMORY_SAMPLE_INTERVAL_MS = 1000;
 
@@ -142,6 +143,8 @@ interface Slot {
   baselineRss: number | undefined;
   /** Whether it sits idle; a timer stream on this retires it after `idleTimeout`. */
   readonly idle$: Subject<boolean>;
+  /** The last value sent on `idle$`: only changes are sent. */
+  idle: boolean | undefined;
 }
 
 class Pool implements PoolView {
@@ -224,7 +227,7 @@ class Pool implements PoolView {
 
   dispose(): void {
     this.#disposed = true;
-    this.#keepAlive.held = false;
+    this.#keepAlive.release();
     for (const { timer } of this.#dispatched.values()) clearTimeout(timer);
     for (const slot of this.#slots.values()) {
       slot.idle$.complete();
@@ -297,7 +300,7 @@ class Pool implements PoolView {
     }
     let leaving = false;
     for (const slot of this.#slots.values()) {
-      slot.idle$.next(slot.ready && !slot.leaving && slot.tasks.size === 0);
+      setIdle(slot, slot.ready && !slot.leaving && slot.tasks.size === 0);
       leaving ||= slot.leaving;
     }
     const ending = this.#draining || this.#ending !== undefined;
@@ -341,7 +344,12 @@ class Pool implements PoolView {
   #prefetchDepth(): number {
     const mean = this.#meanDuration;
     if (mean === undefined) return 1;
-    return Math.max(1, Math.min(MAX_PREFETCH, Math.floor(PREFETCH_WINDOW_MS / Math.max(mean, 0.01))));
+    // A short task has the next one waiting behind it, so the worker does not idle while the parent
+    // hears of the result and sends more: a round trip that takes a few tenths of a millisecond when
+    // the workers keep every core busy, i.e. several % of a 5 ms task. Longer tasks go one at a time,
+    // so that none waits behind a long one while another worker is free.
+    const least = mean < DOUBLE_BUFFER_BELOW_MS ? 2 : 1;
+    return Math.max(least, Math.min(MAX_PREFETCH, Math.floor(PREFETCH_WINDOW_MS / Math.max(mean, 0.01))));
   }
 
   #liveSlots(): number {
@@ -365,15 +373,13 @@ class Pool implements PoolView {
       rss: undefined,
       baselineRss: undefined,
       idle$: new Subject<boolean>(),
+      idle: undefined,
     };
     this.#slots.set(slot.id, slot);
     const { idleTimeout } = this.#options;
     if (idleTimeout !== undefined) {
       slot.idle$
-        .pipe(
-          distinctUntilChanged(),
-          switchMap((idle) => (idle ? unrefTimer(idleTimeout) : EMPTY)),
-        )
+        .pipe(switchMap((idle) => (idle ? unrefTimer(idleTimeout) : EMPTY)))
         .subscribe(() => this.#dismiss(slot, 'stop', 'idle'));
     }
     slot.subscription = this.#options.spawn(slot.id, slot.commands).subscribe((event) => this.#onEvent(slot, event));
@@ -394,7 +400,7 @@ class Pool implements PoolView {
   #dismiss(slot: Slot, how: 'stop' | 'kill', reason: ExitReason): void {
     if (how === 'stop' && slot.leaving) return;
     slot.leaving = true;
-    slot.idle$.next(false);
+    setIdle(slot, false);
     slot.commands.next({ kind: how, reason });
   }
 
@@ -574,4 +580,11 @@ class Pool implements PoolView {
     const full: MemoryEvent | RecycleEvent = { ...event, workerId: slot.id, pid: slot.pid, time: now() };
     this.#out.next(full);
   }
+}
+
+/** Tells a slot's idle timer whether it sits idle, only when that changes (it is asked after every task). */
+function setIdle(slot: Slot, idle: boolean): void {
+  if (slot.idle === idle) return;
+  slot.idle = idle;
+  slot.idle$.next(idle);
 }

@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable } from '../rx/rxjs.js';
 
 /**
  * Emits once after `ms` and completes, like RxJS's `timer(ms)`, but never keeps the process alive:

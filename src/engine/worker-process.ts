@@ -1,6 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { Observable, type Subscriber } from 'rxjs';
 import { InitializerError, SerializationError } from '../errors.js';
 import { killTree } from '../platform/process-tree.js';
 import { unrefChannel } from '../platform/runtime.js';
@@ -12,11 +11,13 @@ import {
   ToWorker,
   type WorkerMessage,
 } from '../protocol/messages.js';
+import { BATCH_BYTES, payloadSizeOf } from '../protocol/payload.js';
+import { Observable, type Subscriber } from '../rx/rxjs.js';
 import { describeCulprit, findCulprit } from '../shipping/culprit.js';
 import type { ShippedFunction } from '../shipping/function-registry.js';
 import { decodeValue, sentVersionAfter, taskExtras } from '../shipping/task-shipping.js';
 import { decodeThrown } from '../shipping/thrown.js';
-import { type ExitReason, now, type WorkerEvent } from './events.js';
+import { type ExitReason, now, type TaskEndEvent, type WorkerEvent } from './events.js';
 import { killOnExit } from './exit-hook.js';
 import { isolate, type Task } from './task.js';
 import { enrichTaskError } from './task-errors.js';
@@ -89,6 +90,8 @@ class WorkerConnection {
   #outbox: Array<Task | number> = [];
   #flushQueued = false;
   readonly #functionsSent = new Set<number>();
+  /** What the batch being built already carries (function sources, serializer sets); cleared after each flush. */
+  readonly #included = new Set<unknown>();
   /** The version of the executor's custom serializers this worker has (0: none). */
   #serializersSent = 0;
   #ready = false;
@@ -211,8 +214,24 @@ class WorkerConnection {
     if (!this.#ready || this.#outbox.length === 0 || !child?.connected) return;
     const items = this.#outbox;
     this.#outbox = [];
-    const included = new Set<unknown>();
+    // Tiny tasks share one message; large arguments are cut into messages of about BATCH_BYTES,
+    // so the worker runs the first task while the next ones are still on their way.
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as Task | number;
+      if (typeof item !== 'number') bytes += payloadSizeOf(item.args);
+      if (bytes < BATCH_BYTES && i < items.length - 1) continue;
+      this.#sendBatch(child, start === 0 && i === items.length - 1 ? items : items.slice(start, i + 1));
+      start = i + 1;
+      bytes = 0;
+    }
+  }
+
+  #sendBatch(child: ChildProcess, items: Array<Task | number>): void {
+    const included = this.#included;
     const batch = items.map((item) => this.#message(item, included));
+    included.clear();
     try {
       child.send(batch);
       for (const item of items) this.#delivered(item);
@@ -260,7 +279,14 @@ class WorkerConnection {
     this.#started = head !== undefined && head.state === 'pending';
     if (!head || !this.#started) return;
     this.#headStartedAt = performance.now();
-    this.#emit({ type: 'task-start', taskId: head.id });
+    // Hot path (one per task): a literal object, no spread.
+    this.#subscriber.next({
+      type: 'task-start',
+      taskId: head.id,
+      workerId: this.#workerId,
+      pid: this.#pid,
+      time: now(),
+    });
   }
 
   #initialize({ fn, args }: NonNullable<WorkerSpec['initializer']>): void {
@@ -357,9 +383,11 @@ class WorkerConnection {
       | { ok: false; thrown: Parameters<typeof decodeThrown>[0]; partial: unknown[] | undefined }
       | undefined,
   ): void {
-    const index = this.#inFlight.findIndex((task) => task.id === taskId);
+    const inFlight = this.#inFlight;
+    // Answers come in order: the head is nearly always the one.
+    const index = inFlight[0]?.id === taskId ? 0 : inFlight.findIndex((task) => task.id === taskId);
     if (index === -1) return;
-    const [task] = this.#inFlight.splice(index, 1) as [Task];
+    const task = (index === 0 ? inFlight.shift() : inFlight.splice(index, 1)[0]) as Task;
     const wasRunning = index === 0 && this.#started;
     if (index === 0) this.#started = false;
     if (answer && wasRunning) {
@@ -380,7 +408,28 @@ class WorkerConnection {
     outcome: { ok: true; value: unknown } | { ok: false; error: unknown; partial?: unknown[] | undefined },
     duration = 0,
   ): void {
-    this.#emit({ type: 'task-end', taskId: task.id, duration, ...outcome });
+    // Hot path (one per task): a value's event is a literal object; failures keep the spread.
+    const event: TaskEndEvent = outcome.ok
+      ? {
+          type: 'task-end',
+          taskId: task.id,
+          duration,
+          ok: true,
+          value: outcome.value,
+          workerId: this.#workerId,
+          pid: this.#pid,
+          time: now(),
+        }
+      : {
+          type: 'task-end',
+          taskId: task.id,
+          duration,
+          ...outcome,
+          workerId: this.#workerId,
+          pid: this.#pid,
+          time: now(),
+        };
+    this.#subscriber.next(event);
   }
 
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { BehaviorSubject, combineLatest, map, Observable, Subject } from 'rxjs';
 import type { WorkerEvent } from '../engine/events.js';
 import type { ExecutorStats } from '../engine/pool-stats.js';
 import { type PoolView, type SchedulerControl, schedule } from '../engine/scheduler.js';
@@ -7,7 +6,8 @@ import { Task, type TaskSpec } from '../engine/task.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, ShutdownExecutorError } from '../errors.js';
 import { cpuCount } from '../platform/cpu-count.js';
-import { FunctionRegistry, type ShippedFunction } from '../shipping/function-registry.js';
+import { BehaviorSubject, Observable, Subject, switchMap } from '../rx/rxjs.js';
+import { FunctionRegistry } from '../shipping/function-registry.js';
 import { PROJECT_DIR_VARIABLE, projectDir } from '../shipping/project-dir.js';
 import { SerializerScope } from '../shipping/serializers.js';
 import { taskDefinition } from '../shipping/task-definition.js';
@@ -132,7 +132,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       this.#tasks
         .pipe(
           schedule({
-            maxWorkers$: combineLatest([this.#maxWorkers$, this.#open$]).pipe(map(([n, open]) => (open ? n : 0))),
+            // Held (holdUntil): no workers; open: maxWorkers, as it changes.
+            maxWorkers$: this.#open$.pipe(switchMap((open) => (open ? this.#maxWorkers$ : [0]))),
             control$: this.#control,
             spawn: (workerId, commands) =>
               workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId, cpus) }, workerId, commands),
@@ -215,7 +216,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const shipped = this.#functions.resolve(fn);
     const timeout = checkTimeout(definition.options.timeout);
     const relay = new ProgressRelay();
-    const task = this.#newTask(shipped, { args, chunk: false, timeout, listener: relay });
+    const task = this.#newTask({ fn: shipped, args, chunk: false, timeout, listener: relay });
     return new Future<Awaited<R>>(task, this.#cancel, relay);
   }
 
@@ -236,7 +237,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const shipped = this.#functions.resolve(fn);
     const timeout = checkTimeout(definition.options.timeout);
     return new Observable<Streamed<R>>((subscriber) => {
-      const task = this.#newTask(shipped, {
+      const task = this.#newTask({
+        fn: shipped,
         args,
         chunk: false,
         stream: true,
@@ -284,7 +286,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       items,
       chunksize,
       lookahead,
-      (args, chunk) => this.#newTask(shipped, { args, chunk, timeout, group }),
+      (args, chunk) => this.#newTask({ fn: shipped, args, chunk, timeout, group }),
       this.#cancel,
     );
   }
@@ -318,7 +320,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
         this.#assertAccepting();
         const definition = taskDefinition(fn);
         const timeout = checkTimeout(spec.timeout ?? definition.options.timeout);
-        return this.#newTask(this.#functions.resolve(fn), { ...spec, timeout });
+        return this.#newTask({ ...spec, fn: this.#functions.resolve(fn), timeout });
       },
       control: (control) => this.#control.next(control),
       newGroup: () => this.#nextGroup++,
@@ -350,16 +352,19 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   }
 
   /** A task, queued; when a custom serializer throws on its arguments, it is rejected at once and never sent. */
-  #newTask(fn: ShippedFunction, spec: Omit<TaskSpec, 'fn' | 'shipping'>): Task {
+  #newTask(spec: Omit<TaskSpec, 'shipping'>): Task {
+    const serializers = this.#serializers.current();
+    // No serializer registered (the usual case): the arguments go as they are, nothing to copy.
+    if (!serializers) return this.#enqueue(new Task(this.#nextTaskId++, spec));
     let shipped: ReturnType<typeof shipArguments>;
     try {
-      shipped = shipArguments(spec.args, spec.chunk, this.#serializers.current());
+      shipped = shipArguments(spec.args, spec.chunk, serializers);
     } catch (error) {
-      const task = new Task(this.#nextTaskId++, { ...spec, fn });
+      const task = new Task(this.#nextTaskId++, spec);
       task.settle({ ok: false, error }, 'rejected');
       return task;
     }
-    return this.#enqueue(new Task(this.#nextTaskId++, { ...spec, fn, args: shipped.args, shipping: shipped.shipping }));
+    return this.#enqueue(new Task(this.#nextTaskId++, { ...spec, args: shipped.args, shipping: shipped.shipping }));
   }
 
   #enqueue(task: Task): Task {

@@ -1,5 +1,5 @@
-import { type Observable, Subject } from 'rxjs';
 import type { Task, TaskListener } from '../engine/task.js';
+import { type Observable, Subject } from '../rx/rxjs.js';
 
 /** Passes a task's progress reports to whoever asked for them, creating nothing until someone does. */
 export class ProgressRelay implements TaskListener {

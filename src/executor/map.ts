@@ -89,13 +89,15 @@ export function orderedResults<R>(
           continue;
         }
         const outcome = await settled(task);
-        if (outcome.ok) {
-          if (chunked) yield* outcome.value as R[];
-          else yield outcome.value as R;
-        } else {
-          if (outcome.partial) yield* outcome.partial as R[];
-          throw outcome.error;
+        if (outcome.ok && !chunked) {
+          yield outcome.value as R;
+          continue;
         }
+        // A chunk's results (or a failed chunk's results before its failing item). Indexed, as
+        // `yield*` over an array costs an async generator about twice as much per item.
+        const values = (outcome.ok ? outcome.value : outcome.partial) as R[] | undefined;
+        if (values) for (let i = 0; i < values.length; i++) yield values[i] as R;
+        if (!outcome.ok) throw outcome.error;
       }
     } finally {
       closed = true;
@@ -110,6 +112,11 @@ function settled(task: Task): Promise<Outcome> {
 }
 
 function* groups(items: Iterable<unknown>, size: number): Generator<unknown[]> {
+  if (Array.isArray(items) && items[Symbol.iterator] === Array.prototype[Symbol.iterator]) {
+    // A plain array is cut with slice: no per-item push.
+    for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+    return;
+  }
   let group: unknown[] = [];
   for (const item of items) {
     group.push(item);

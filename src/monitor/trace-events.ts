@@ -7,8 +7,9 @@
  * `starting` slice (spawned → ready) and one slice per task; instant markers sit on the same
  * thread for spawned, ready, exit and worker-error. A respawned worker has a new id, so a new track.
  */
-import { defer, map, type OperatorFunction, reduce } from 'rxjs';
+
 import type { WorkerEvent } from '../engine/events.js';
+import { defer, map, type OperatorFunction, reduce } from '../rx/rxjs.js';
 import {
   buildTimeline,
   type TaskSpan,

@@ -1,4 +1,3 @@
-import { Observable, type OperatorFunction } from 'rxjs';
 import type { Task } from '../engine/task.js';
 import { CancelledError, TerminatedWorkerError } from '../errors.js';
 import { type ExecutorInternals, internals, type ProcessPoolExecutor, type Streamed } from '../executor/executor.js';
@@ -6,6 +5,7 @@ import { checkPositive } from '../executor/options.js';
 import { borrowReusableExecutor } from '../executor/reusable.js';
 import { cpuCount } from '../platform/cpu-count.js';
 import { type ParallelMapProgress, ProgressTracker } from './progress.js';
+import { Observable, type OperatorFunction } from './rxjs.js';
 
 /** Options of {@link parallelMap}. */
 export interface ParallelMapOptions<T = unknown> {

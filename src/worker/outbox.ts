@@ -1,5 +1,6 @@
 import { SerializationError } from '../errors.js';
 import { FromWorker, type WorkerMessage } from '../protocol/messages.js';
+import { BATCH_BYTES, payloadSize } from '../protocol/payload.js';
 import { describeCulprit, findCulprit } from '../shipping/culprit.js';
 import { encodeThrown } from '../shipping/thrown.js';
 
@@ -8,13 +9,16 @@ const MAX_BATCH_AGE_MS = 1;
 
 /**
  * Collects messages for the parent and sends them in batches. A batch is flushed when the worker
- * has nothing left to run or when its oldest message is a millisecond old, so tiny tasks share IPC
- * writes while a result never waits behind more than one task.
+ * has nothing left to run, when its oldest message is a millisecond old, or when its values reach
+ * BATCH_BYTES, so tiny tasks share IPC writes while a result never waits behind more than one task,
+ * and large results stream back one by one instead of piling up into one huge write.
  */
 export class Outbox {
   readonly #send: (batch: WorkerMessage[]) => void;
   #batch: WorkerMessage[] = [];
   #since = 0;
+  /** A guess at the bytes of the values in the batch (see payloadSize). */
+  #bytes = 0;
   #soon = false;
 
   constructor(send: (batch: WorkerMessage[]) => void) {
@@ -24,6 +28,8 @@ export class Outbox {
   push(message: WorkerMessage): void {
     if (this.#batch.length === 0) this.#since = performance.now();
     this.#batch.push(message);
+    const tag = message[0];
+    if (tag === FromWorker.Ok || tag === FromWorker.Next) this.#bytes += payloadSize(message[2]);
   }
 
   /** Flushes after the current turn of the event loop: values a stream yields together go together. */
@@ -39,13 +45,16 @@ export class Outbox {
 
   /** True when the batch should go now even though more work is queued. */
   get stale(): boolean {
-    return this.#batch.length > 0 && performance.now() - this.#since >= MAX_BATCH_AGE_MS;
+    return (
+      this.#batch.length > 0 && (this.#bytes >= BATCH_BYTES || performance.now() - this.#since >= MAX_BATCH_AGE_MS)
+    );
   }
 
   flush(): void {
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
+    this.#bytes = 0;
     try {
       this.#send(batch);
     } catch {
