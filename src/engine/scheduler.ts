@@ -501,23 +501,26 @@ class Pool implements PoolView {
     this.#sampling = true;
     this.#lastMemorySample = performance.now();
     const slots = [...this.#slots.values()].filter((slot) => slot.pid !== undefined && slot.ready);
-    sampleMemory(slots.map((slot) => slot.pid as number)).then((samples) => {
-      this.#sampling = false;
-      if (this.#disposed) return;
-      for (const slot of slots) {
-        const rss = samples.get(slot.pid as number);
-        if (rss === undefined || !this.#slots.has(slot.id)) continue;
-        slot.rss = rss;
-        if (slot.tasksRun > 0) slot.baselineRss ??= rss;
-        this.#emit(slot, { type: 'memory', rss });
-        const { memoryLimit, memoryGrowthLimit } = this.#options;
-        if (memoryLimit !== undefined && rss > memoryLimit) this.#markRecycle(slot, 'memory-limit', memoryLimit);
-        else if (memoryGrowthLimit !== undefined && slot.baselineRss !== undefined) {
-          if (rss - slot.baselineRss > memoryGrowthLimit) this.#markRecycle(slot, 'memory-growth', memoryGrowthLimit);
+    // A turn later: whoever awaits the task that just ended hears of it first.
+    new Promise((resolve) => setImmediate(resolve))
+      .then(() => sampleMemory(slots.map((slot) => slot.pid as number)))
+      .then((samples) => {
+        this.#sampling = false;
+        if (this.#disposed) return;
+        for (const slot of slots) {
+          const rss = samples.get(slot.pid as number);
+          if (rss === undefined || !this.#slots.has(slot.id)) continue;
+          slot.rss = rss;
+          if (slot.tasksRun > 0) slot.baselineRss ??= rss;
+          this.#emit(slot, { type: 'memory', rss });
+          const { memoryLimit, memoryGrowthLimit } = this.#options;
+          if (memoryLimit !== undefined && rss > memoryLimit) this.#markRecycle(slot, 'memory-limit', memoryLimit);
+          else if (memoryGrowthLimit !== undefined && slot.baselineRss !== undefined) {
+            if (rss - slot.baselineRss > memoryGrowthLimit) this.#markRecycle(slot, 'memory-growth', memoryGrowthLimit);
+          }
         }
-      }
-      this.#pump();
-    });
+        this.#pump();
+      });
   }
 
   #onExit(slot: Slot, event: ExitEvent): void {
