@@ -28,6 +28,7 @@ import { diagnoseExit } from './exit-diagnosis.js';
 import { KeepAlive } from './keep-alive.js';
 import { sampleMemory } from './memory-sampler.js';
 import { DurationWindow, type ExecutorStats } from './pool-stats.js';
+import { nextMean, prefetchDepth } from './prefetch.js';
 import type { Outcome, Task } from './task.js';
 import { TaskQueue } from './task-queue.js';
 import { unrefTimer } from './unref-timer.js';
@@ -74,12 +75,6 @@ export type SchedulerControl =
 
 /** Consecutive workers that may fail to start before the pool is declared broken. */
 const MAX_START_FAILURES = 3;
-/** Tasks queued on one worker at most, when tasks are tiny. */
-const MAX_PREFETCH = 64;
-/** Prefetch enough tiny tasks to keep a worker busy for about this long. */
-const PREFETCH_WINDOW_MS = 2;
-/** Tasks shorter than this on average get a second one queued behind them (see #prefetchDepth). */
-const DOUBLE_BUFFER_BELOW_MS = 10;
 /** Worker memory is sampled at most this often per pool, after a task ends. */
 const MEMORY_SAMPLE_INTERVAL_MS = 1000;
 
@@ -337,19 +332,8 @@ class Pool implements PoolView {
     }
     if (starting) return starting;
     if (this.#liveSlots() < this.#maxWorkers) return this.#spawnSlot();
-    if (leastBusy && leastBusy.tasks.size < this.#prefetchDepth()) return leastBusy;
+    if (leastBusy && leastBusy.tasks.size < prefetchDepth(this.#meanDuration)) return leastBusy;
     return undefined;
-  }
-
-  #prefetchDepth(): number {
-    const mean = this.#meanDuration;
-    if (mean === undefined) return 1;
-    // A short task has the next one waiting behind it, so the worker does not idle while the parent
-    // hears of the result and sends more: a round trip that takes a few tenths of a millisecond when
-    // the workers keep every core busy, i.e. several % of a 5 ms task. Longer tasks go one at a time,
-    // so that none waits behind a long one while another worker is free.
-    const least = mean < DOUBLE_BUFFER_BELOW_MS ? 2 : 1;
-    return Math.max(least, Math.min(MAX_PREFETCH, Math.floor(PREFETCH_WINDOW_MS / Math.max(mean, 0.01))));
   }
 
   #liveSlots(): number {
@@ -436,8 +420,7 @@ class Pool implements PoolView {
       case 'task-end': {
         const entry = this.#dispatched.get(event.taskId);
         if (!entry) return; // ended already (timeout, kill): the worker's late answer is moot
-        this.#meanDuration =
-          this.#meanDuration === undefined ? event.duration : this.#meanDuration * 0.8 + event.duration * 0.2;
+        this.#meanDuration = nextMean(this.#meanDuration, event.duration);
         this.#out.next(event);
         this.#end(entry.task, slot, event, false);
         this.#sampleMemorySoon();

@@ -1,24 +1,5 @@
+import { Fifo } from './fifo.js';
 import type { Task } from './task.js';
-
-/** One group's tasks, first in first out, with a moving head so shifting costs nothing. */
-class Lane {
-  items: Array<Task | undefined> = [];
-  head = 0;
-
-  get empty(): boolean {
-    return this.head >= this.items.length;
-  }
-
-  shift(): Task | undefined {
-    const task = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return task;
-  }
-}
 
 /**
  * Tasks waiting for a worker. Each group (a `map()` call, a `parallelMap` subscription, plain
@@ -28,7 +9,8 @@ class Lane {
  */
 export class TaskQueue {
   #urgent: Task[] = [];
-  readonly #lanes = new Map<number, Lane>();
+  /** One first-in first-out lane per group. */
+  readonly #lanes = new Map<number, Fifo<Task>>();
   /** Groups with tasks, in turn order; `#turn` points at the next to serve. */
   #order: number[] = [];
   #turn = 0;
@@ -42,11 +24,11 @@ export class TaskQueue {
   push(task: Task): void {
     let lane = this.#lanes.get(task.group);
     if (!lane) {
-      lane = new Lane();
+      lane = new Fifo();
       this.#lanes.set(task.group, lane);
     }
-    if (lane.empty) this.#order.push(task.group);
-    lane.items.push(task);
+    if (lane.length === 0) this.#order.push(task.group);
+    lane.push(task);
     task.queued = true;
     this.#size++;
   }
@@ -66,9 +48,9 @@ export class TaskQueue {
     while (this.#order.length > 0) {
       if (this.#turn >= this.#order.length) this.#turn = 0;
       const group = this.#order[this.#turn] as number;
-      const lane = this.#lanes.get(group) as Lane;
+      const lane = this.#lanes.get(group) as Fifo<Task>;
       const task = lane.shift();
-      if (lane.empty) {
+      if (lane.length === 0) {
         this.#order.splice(this.#turn, 1);
         this.#lanes.delete(group);
       } else {
@@ -89,8 +71,7 @@ export class TaskQueue {
   drain(): Task[] {
     const tasks = [...this.#urgent];
     for (const group of this.#order) {
-      const lane = this.#lanes.get(group) as Lane;
-      for (let i = lane.head; i < lane.items.length; i++) tasks.push(lane.items[i] as Task);
+      for (const task of (this.#lanes.get(group) as Fifo<Task>).drain()) tasks.push(task);
     }
     this.#urgent = [];
     this.#lanes.clear();

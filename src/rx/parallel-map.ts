@@ -1,3 +1,5 @@
+import { Fifo } from '../engine/fifo.js';
+import { nextMean, prefetchDepth } from '../engine/prefetch.js';
 import type { Task } from '../engine/task.js';
 import { CancelledError, TerminatedWorkerError } from '../errors.js';
 import { type ExecutorInternals, internals, type ProcessPoolExecutor, type Streamed } from '../executor/executor.js';
@@ -23,8 +25,10 @@ export interface ParallelMapOptions<T = unknown> {
   readonly ordered?: boolean;
   /**
    * The most tasks in flight at once (queued in the executor or running). Default: `workers` plus a
-   * small prefetch (a quarter more, at least one) so no worker waits for its next task. Values that
-   * arrive faster wait in the operator.
+   * small prefetch (a quarter more, at least one) so no worker waits for its next task; once tasks
+   * prove short (under 10 ms) the prefetch grows to what keeps each worker busy while results
+   * travel (up to 64 tasks per worker for sub-millisecond tasks). Values that arrive faster wait in
+   * the operator.
    */
   readonly concurrency?: number;
   /**
@@ -99,7 +103,8 @@ export function parallelMap<T, R>(
     new Observable<Streamed<R>>((subscriber) => {
       const executor = options.executor ?? borrowReusableExecutor(options.workers ?? cpuCount());
       const workers = options.workers ?? executor.maxWorkers;
-      const concurrency = options.concurrency ?? workers + Math.max(1, Math.ceil(workers / 4));
+      const baseConcurrency = workers + Math.max(1, Math.ceil(workers / 4));
+      let concurrency = options.concurrency ?? baseConcurrency;
       const run: ExecutorInternals = executor[internals];
       const group = run.newGroup();
       const tracker = new ProgressTracker(options.progress, () => {
@@ -122,7 +127,7 @@ export function parallelMap<T, R>(
         done: boolean;
       }
 
-      const waiting: T[] = [];
+      const waiting = new Fifo<T>();
       let nextIndex = 0; // index of waiting[0]
       const inFlight = new Set<Job>();
       const held = new Map<number, Held>();
@@ -131,6 +136,7 @@ export function parallelMap<T, R>(
       let ended = false;
       let chunksize = chunkOption === 'auto' ? 1 : chunkOption;
       let perItemMs: number | undefined;
+      let meanTaskMs: number | undefined;
 
       const emit = (value: unknown) => subscriber.next(value as Streamed<R>);
 
@@ -213,6 +219,7 @@ export function parallelMap<T, R>(
         const outcome = task.outcome;
         if (outcome?.ok) {
           learnChunkSize(job);
+          learnConcurrency(task);
           if (job.items.length > 1) {
             const perItem = outcome.value as unknown[][];
             for (let i = 0; i < perItem.length; i++) itemValues(job.first + i, perItem[i] as unknown[], true);
@@ -247,6 +254,12 @@ export function parallelMap<T, R>(
         chunksize = Math.max(1, Math.min(AUTO_CHUNK_MAX, Math.round(AUTO_CHUNK_TARGET_MS / Math.max(perItemMs, 1e-3))));
       };
 
+      const learnConcurrency = (task: Task) => {
+        if (options.concurrency !== undefined || task.startedAt === undefined) return;
+        meanTaskMs = nextMean(meanTaskMs, performance.now() - task.startedAt);
+        concurrency = Math.max(baseConcurrency, workers * prefetchDepth(meanTaskMs));
+      };
+
       const dispatch = () => {
         while (!ended && inFlight.size < concurrency && waiting.length > 0) {
           let size = Math.min(chunksize, waiting.length);
@@ -255,7 +268,7 @@ export function parallelMap<T, R>(
             if (room <= 0) return; // at the cap: wait for the head-of-line item
             size = Math.min(size, room);
           }
-          const items = waiting.splice(0, size);
+          const items = waiting.take(size);
           const job: Job = { first: nextIndex, items, task: undefined, attempts: 0, startedAt: 0 };
           nextIndex += size;
           start(job);

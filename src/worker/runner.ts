@@ -226,11 +226,16 @@ export class Runner {
           fail(error);
           return;
         }
+        // The common case, a primitive, settles here without the machinery for promises and streams.
+        if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+          results.push(streams ? [result] : result);
+          continue;
+        }
         const streamed: unknown[] = [];
         deliver(result, streams, {
           next: (value) => streamed.push(value),
           done: (value) => {
-            results.push(streams ? [...streamed, ...(value as unknown[])] : value);
+            results.push(streams && streamed.length > 0 ? [...streamed, ...(value as unknown[])] : value);
             if (waiting) next(i + 1);
             else settledNow = true;
           },
