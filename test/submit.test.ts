@@ -235,6 +235,32 @@ describe('map', T, () => {
     }),
   );
 
+  test("chunksize 'auto' keeps order, fails at the failing item's position, and batches tiny items", T, () =>
+    withExecutor({ maxWorkers: 2 }, async ({ executor, events }) => {
+      const n = 20_000;
+      let sum = 0;
+      let expected = 0;
+      for await (const value of executor.map((x: number) => x * 2, range(n), { chunksize: 'auto' })) {
+        assert.equal(value, expected, 'in input order');
+        expected += 2;
+        sum += value;
+      }
+      assert.equal(sum, n * (n - 1));
+      const tasks = events.filter((e) => e.type === 'task-start').length;
+      assert.ok(tasks < n / 10, `${tasks} tasks carried ${n} tiny items: chunks grew`);
+
+      const seen: number[] = [];
+      const failing = (x: number) => {
+        if (x === 50) throw new RangeError('item 50');
+        return x;
+      };
+      await assert.rejects(async () => {
+        for await (const value of executor.map(failing, new Set(range(100)), { chunksize: 'auto' })) seen.push(value);
+      }, /item 50/);
+      assert.deepEqual(seen, range(50), 'every result before the failing item, none after');
+    }),
+  );
+
   test('accepts async iterables', T, () =>
     withExecutor({ maxWorkers: 2 }, async ({ executor }) => {
       async function* source() {
@@ -256,7 +282,10 @@ describe('map', T, () => {
         throw new Error('source broke');
       }
       assert.throws(() => executor.map((x: number) => x, source()), /source broke/);
-      assert.throws(() => executor.map((x: number) => x, [1], { chunksize: 0 }), /chunksize must be an integer/);
+      assert.throws(
+        () => executor.map((x: number) => x, [1], { chunksize: 0 }),
+        /chunksize must be 'auto' or an integer/,
+      );
     }),
   );
 

@@ -12,6 +12,7 @@ import { PROJECT_DIR_VARIABLE, projectDir } from '../shipping/project-dir.js';
 import { SerializerScope } from '../shipping/serializers.js';
 import { taskDefinition } from '../shipping/task-definition.js';
 import { shipArguments } from '../shipping/task-shipping.js';
+import { ChunkSizer } from './chunk-sizer.js';
 import { Future, ProgressRelay } from './future.js';
 import { type MapOptions, orderedResults } from './map.js';
 import {
@@ -271,10 +272,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     items: Iterable<T> | AsyncIterable<T>,
     options: MapOptions = {},
   ): AsyncIterableIterator<Awaited<R>> {
-    const { chunksize = 1 } = options;
-    if (!Number.isInteger(chunksize) || chunksize < 1) {
-      throw new RangeError(`chunksize must be an integer of at least 1, got ${String(chunksize)}`);
-    }
+    const chunks = new ChunkSizer(options.chunksize);
     if (items === null || typeof items !== 'object') throw new TypeError('items must be an iterable or async iterable');
     this.#assertAccepting();
     const definition = taskDefinition(fn);
@@ -284,7 +282,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const group = this.#nextGroup++;
     return orderedResults<Awaited<R>>(
       items,
-      chunksize,
+      chunks,
       lookahead,
       (args, chunk) => this.#newTask({ fn: shipped, args, chunk, timeout, group }),
       this.#cancel,

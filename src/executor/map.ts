@@ -1,12 +1,15 @@
 import type { Outcome, Task } from '../engine/task.js';
+import type { ChunkSizer, Chunksize } from './chunk-sizer.js';
 
 /** Options of `executor.map()`. */
 export interface MapOptions {
   /**
    * Items per task (default 1). Each task carries this many items to a worker and brings their
-   * results back together: for many tiny items, far fewer messages.
+   * results back together: for many tiny items, far fewer messages. `'auto'` starts at 1 and sizes
+   * chunks from measured time per item, aiming at about 10 ms per task (items are then sent as the
+   * sizes are learned, at most a few tasks per worker ahead of the results).
    */
-  readonly chunksize?: number;
+  readonly chunksize?: Chunksize;
   /** Milliseconds each task (each chunk) may run before its worker is killed: TaskTimeoutError. */
   readonly timeout?: number;
   /** Values the function closes over, by name, sent once per worker: as `withScope(scope, fn)`. */
@@ -16,45 +19,76 @@ export interface MapOptions {
 /** Starts one task over `items` (one item unless chunked) and returns it. */
 export type StartTask = (items: unknown[], chunked: boolean) => Task;
 
+/** A task of the map, and its outcome to come. */
+interface Entry {
+  readonly task: Task;
+  readonly outcome: Promise<Outcome>;
+}
+
 /**
- * Runs `items` through tasks and yields the results in input order. A sync iterable is read and
- * submitted at once, so the pool works while the caller is not yet iterating, and an error from the
- * iterable throws from `map()` itself. An async iterable is read as it yields, at most `lookahead`
- * tasks ahead of the consumer. A failed item throws at its position, after the results before it.
- * Leaving the loop early cancels every task that has not started.
+ * Runs `items` through tasks and yields the results in input order. A sync iterable is read at
+ * once, so an error from it throws from `map()` itself, and, with a fixed chunk size, submitted at
+ * once, so the pool works while the caller is not yet iterating. An async iterable, or any iterable
+ * with `'auto'` chunks, is submitted as it goes, at most `lookahead` tasks ahead of the consumer.
+ * A failed item throws at its position, after the results before it. Leaving the loop early
+ * cancels every task that has not started.
  */
 export function orderedResults<R>(
   items: Iterable<unknown> | AsyncIterable<unknown>,
-  chunksize: number,
+  chunks: ChunkSizer,
   lookahead: number,
   start: StartTask,
   cancel: (task: Task) => void,
 ): AsyncIterableIterator<R> {
-  const order: Task[] = [];
+  const order: Entry[] = [];
   let closed = false;
   let sourceDone = false;
   let sourceFailed: { error: unknown } | undefined;
   let wakeConsumer: (() => void) | undefined;
   let wakeProducer: (() => void) | undefined;
-  const chunked = chunksize > 1;
+  // 'auto' chunks even a single item, so every outcome has the same shape.
+  const chunked = chunks.auto || chunks.size > 1;
 
   const enqueue = (group: unknown[]) => {
-    order.push(start(group, chunked));
+    const task = start(group, chunked);
+    const outcome = new Promise<Outcome>((resolve) =>
+      task.onSettled((done) => {
+        if (done.outcome?.ok && done.startedAt !== undefined) {
+          chunks.learn(group.length, performance.now() - done.startedAt);
+        }
+        resolve(done.outcome as Outcome);
+      }),
+    );
+    order.push({ task, outcome });
     wakeConsumer?.();
   };
   const cancelRest = () => {
-    for (const task of order) cancel(task);
+    for (const { task } of order) cancel(task);
     order.length = 0;
   };
+  const room = () => order.length < lookahead && !closed;
 
-  if (isIterable(items)) {
+  if (isIterable(items) && !chunks.auto) {
     try {
-      for (const group of groups(items, chunksize)) enqueue(group);
+      for (const group of groups(items, chunks.size)) enqueue(group);
     } catch (error) {
       cancelRest();
       throw error;
     }
     sourceDone = true;
+  } else if (isIterable(items)) {
+    const all = Array.isArray(items) ? items : Array.from(items);
+    let next = 0;
+    const produce = () => {
+      while (next < all.length && room()) {
+        const size = chunks.size;
+        enqueue(all.slice(next, next + size));
+        next += size;
+      }
+      if (next >= all.length) sourceDone = true;
+    };
+    wakeProducer = produce;
+    produce();
   } else {
     void (async () => {
       try {
@@ -62,10 +96,10 @@ export function orderedResults<R>(
         for await (const item of items) {
           if (closed) return;
           group.push(item);
-          if (group.length < chunksize) continue;
+          if (group.length < chunks.size) continue;
           enqueue(group);
           group = [];
-          while (order.length >= lookahead && !closed) await new Promise<void>((wake) => (wakeProducer = wake));
+          while (!room() && !closed) await new Promise<void>((wake) => (wakeProducer = wake));
         }
         if (group.length > 0 && !closed) enqueue(group);
       } catch (error) {
@@ -80,15 +114,15 @@ export function orderedResults<R>(
   return (async function* results(): AsyncGenerator<R> {
     try {
       for (;;) {
-        const task = order.shift();
+        const entry = order.shift();
         wakeProducer?.();
-        if (!task) {
+        if (!entry) {
           if (sourceFailed) throw sourceFailed.error;
           if (sourceDone) return;
           await new Promise<void>((wake) => (wakeConsumer = wake));
           continue;
         }
-        const outcome = await settled(task);
+        const outcome = await entry.outcome;
         if (outcome.ok && !chunked) {
           yield outcome.value as R;
           continue;
@@ -105,10 +139,6 @@ export function orderedResults<R>(
       wakeProducer?.();
     }
   })();
-}
-
-function settled(task: Task): Promise<Outcome> {
-  return new Promise((resolve) => task.onSettled((done) => resolve(done.outcome as Outcome)));
 }
 
 function* groups(items: Iterable<unknown>, size: number): Generator<unknown[]> {

@@ -2,6 +2,7 @@ import { Fifo } from '../engine/fifo.js';
 import { nextMean, prefetchDepth } from '../engine/prefetch.js';
 import type { Task } from '../engine/task.js';
 import { CancelledError, TerminatedWorkerError } from '../errors.js';
+import { ChunkSizer, type Chunksize } from '../executor/chunk-sizer.js';
 import { type ExecutorInternals, internals, type ProcessPoolExecutor, type Streamed } from '../executor/executor.js';
 import { checkPositive } from '../executor/options.js';
 import { borrowReusableExecutor } from '../executor/reusable.js';
@@ -41,7 +42,7 @@ export interface ParallelMapOptions<T = unknown> {
    * Items per task: one message, one result array, for many tiny items (default 1). `'auto'` starts
    * at 1 and sizes chunks from measured time per item, aiming at about 10 ms per task.
    */
-  readonly chunksize?: number | 'auto';
+  readonly chunksize?: Chunksize;
   /**
    * For idempotent work: a task whose worker died (TerminatedWorkerError) runs again, on a fresh
    * worker, up to this many times (default 0). Errors thrown by the function are not retried.
@@ -63,10 +64,6 @@ export interface ParallelMapOptions<T = unknown> {
   /** Called with what a task passes to `reportProgress(value)`, and the item it is working on. */
   readonly onTaskProgress?: (value: unknown, item: T) => void;
 }
-
-/** Each task aims at running about this long when `chunksize` is `'auto'`. */
-const AUTO_CHUNK_TARGET_MS = 10;
-const AUTO_CHUNK_MAX = 1000;
 
 /**
  * The RxJS face of the pool: maps each source value through `fn` in worker processes.
@@ -92,8 +89,7 @@ export function parallelMap<T, R>(
   const retries = checkCount('retries', options.retries ?? 0, 0);
   const onCancel = options.onCancel ?? 'finish';
   if (onCancel !== 'finish' && onCancel !== 'kill') throw new TypeError(`onCancel must be 'finish' or 'kill'`);
-  const chunkOption = options.chunksize ?? 1;
-  if (chunkOption !== 'auto') checkCount('chunksize', chunkOption, 1);
+  new ChunkSizer(options.chunksize); // checks the option now, not at subscription
   const maxBuffer = checkCount('maxBuffer', options.maxBuffer ?? 10_000, 1);
   const timeout = checkPositive('timeout', options.timeout);
   if (options.workers !== undefined) checkCount('workers', options.workers, 1);
@@ -134,8 +130,7 @@ export function parallelMap<T, R>(
       let head = 0; // ordered: the next index to emit
       let sourceDone = false;
       let ended = false;
-      let chunksize = chunkOption === 'auto' ? 1 : chunkOption;
-      let perItemMs: number | undefined;
+      const chunks = new ChunkSizer(options.chunksize);
       let meanTaskMs: number | undefined;
 
       const emit = (value: unknown) => subscriber.next(value as Streamed<R>);
@@ -218,8 +213,9 @@ export function parallelMap<T, R>(
         inFlight.delete(job);
         const outcome = task.outcome;
         if (outcome?.ok) {
-          learnChunkSize(job);
-          learnConcurrency(task);
+          const ranFor = performance.now() - (task.startedAt ?? job.startedAt);
+          chunks.learn(job.items.length, ranFor);
+          learnConcurrency(ranFor);
           if (job.items.length > 1) {
             const perItem = outcome.value as unknown[][];
             for (let i = 0; i < perItem.length; i++) itemValues(job.first + i, perItem[i] as unknown[], true);
@@ -247,22 +243,15 @@ export function parallelMap<T, R>(
         maybeComplete();
       };
 
-      const learnChunkSize = (job: Job) => {
-        if (chunkOption !== 'auto') return;
-        const sample = (performance.now() - job.startedAt) / job.items.length;
-        perItemMs = perItemMs === undefined ? sample : perItemMs * 0.7 + sample * 0.3;
-        chunksize = Math.max(1, Math.min(AUTO_CHUNK_MAX, Math.round(AUTO_CHUNK_TARGET_MS / Math.max(perItemMs, 1e-3))));
-      };
-
-      const learnConcurrency = (task: Task) => {
-        if (options.concurrency !== undefined || task.startedAt === undefined) return;
-        meanTaskMs = nextMean(meanTaskMs, performance.now() - task.startedAt);
+      const learnConcurrency = (ranFor: number) => {
+        if (options.concurrency !== undefined) return;
+        meanTaskMs = nextMean(meanTaskMs, ranFor);
         concurrency = Math.max(baseConcurrency, workers * prefetchDepth(meanTaskMs));
       };
 
       const dispatch = () => {
         while (!ended && inFlight.size < concurrency && waiting.length > 0) {
-          let size = Math.min(chunksize, waiting.length);
+          let size = Math.min(chunks.size, waiting.length);
           if (ordered) {
             const room = head + maxBuffer - nextIndex;
             if (room <= 0) return; // at the cap: wait for the head-of-line item
