@@ -61,6 +61,11 @@ export interface PoolView {
   /** Why the pool is broken, from the moment it is (its workers may still be exiting). */
   readonly broken: Error | undefined;
   stats(): ExecutorStats;
+  /**
+   * Starts a worker now if none is alive: a task is on its way, and its function is still being
+   * checked, so the process boots meanwhile.
+   */
+  warm(): void;
 }
 
 export type SchedulerControl =
@@ -192,6 +197,11 @@ class Pool implements PoolView {
       runTime: this.#runTime.summary(),
       waitTime: this.#waitTime.summary(),
     };
+  }
+
+  warm(): void {
+    if (this.#ending || this.#draining || this.#disposed || this.#maxWorkers < 1) return;
+    if (this.#liveSlots() === 0) this.#spawnSlot();
   }
 
   submit(task: Task): void {

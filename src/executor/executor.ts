@@ -7,7 +7,7 @@ import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, ShutdownExecutorError } from '../errors.js';
 import { cpuCount } from '../platform/cpu-count.js';
 import { BehaviorSubject, Observable, Subject, switchMap } from '../rx/rxjs.js';
-import { FunctionRegistry } from '../shipping/function-registry.js';
+import { FunctionRegistry, type ShippedFunction } from '../shipping/function-registry.js';
 import { PROJECT_DIR_VARIABLE, projectDir } from '../shipping/project-dir.js';
 import { SerializerScope } from '../shipping/serializers.js';
 import { taskDefinition } from '../shipping/task-definition.js';
@@ -214,7 +214,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const { maxQueue } = this.#options;
     if (maxQueue !== undefined && this.queueSize >= maxQueue) throw new QueueFullError(maxQueue);
     const definition = taskDefinition(fn);
-    const shipped = this.#functions.resolve(fn);
+    const shipped = this.#ship(fn);
     const timeout = checkTimeout(definition.options.timeout);
     const relay = new ProgressRelay();
     const task = this.#newTask({ fn: shipped, args, chunk: false, timeout, listener: relay });
@@ -235,7 +235,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   stream<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Observable<Streamed<R>> {
     this.#assertAccepting();
     const definition = taskDefinition(fn);
-    const shipped = this.#functions.resolve(fn);
+    const shipped = this.#ship(fn);
     const timeout = checkTimeout(definition.options.timeout);
     return new Observable<Streamed<R>>((subscriber) => {
       const task = this.#newTask({
@@ -277,7 +277,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     this.#assertAccepting();
     const definition = taskDefinition(fn);
     const timeout = checkTimeout(options.timeout ?? definition.options.timeout);
-    const shipped = this.#functions.resolve(fn, options.scope);
+    const shipped = this.#ship(fn, options.scope);
     const lookahead = this.maxWorkers * 4;
     const group = this.#nextGroup++;
     return orderedResults<Awaited<R>>(
@@ -318,7 +318,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
         this.#assertAccepting();
         const definition = taskDefinition(fn);
         const timeout = checkTimeout(spec.timeout ?? definition.options.timeout);
-        return this.#newTask({ ...spec, fn: this.#functions.resolve(fn), timeout });
+        return this.#newTask({ ...spec, fn: this.#ship(fn), timeout });
       },
       control: (control) => this.#control.next(control),
       newGroup: () => this.#nextGroup++,
@@ -335,6 +335,15 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   /** `await using executor = new ProcessPoolExecutor()` shuts it down (waiting) at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
+  }
+
+  /**
+   * The shipped form of `fn`. The first time a function is seen it is parsed and checked, which
+   * takes a while (more so while the parser loads): a cold pool starts its first worker before that.
+   */
+  #ship(fn: unknown, scope?: Readonly<Record<string, unknown>>): ShippedFunction {
+    if (!this.#functions.knows(fn)) this.#pool?.warm();
+    return this.#functions.resolve(fn, scope);
   }
 
   readonly #cancel = (task: Task): void => this.#control.next({ kind: 'cancel', task });

@@ -42,6 +42,7 @@ export const NODE_GLOBALS: readonly string[] = [
   'CustomEvent',
   'DecompressionStream',
   'DOMException',
+  'ErrorEvent', // Node 26
   'Event',
   'EventSource',
   'EventTarget',
@@ -59,6 +60,7 @@ export const NODE_GLOBALS: readonly string[] = [
   'PerformanceObserver',
   'PerformanceObserverEntryList',
   'PerformanceResourceTiming',
+  'QuotaExceededError', // Node 26
   'ReadableByteStreamController',
   'ReadableStream',
   'ReadableStreamBYOBReader',
