@@ -61,11 +61,6 @@ export interface PoolView {
   /** Why the pool is broken, from the moment it is (its workers may still be exiting). */
   readonly broken: Error | undefined;
   stats(): ExecutorStats;
-  /**
-   * Starts a worker now if none is alive: a task is on its way, and its function is still being
-   * checked, so the process boots meanwhile.
-   */
-  warm(): void;
 }
 
 export type SchedulerControl =
@@ -199,9 +194,10 @@ class Pool implements PoolView {
     };
   }
 
-  warm(): void {
-    if (this.#ending || this.#draining || this.#disposed || this.#maxWorkers < 1) return;
-    if (this.#liveSlots() === 0) this.#spawnSlot();
+  /** Spawns a worker before any task asks for one, while the pool is open and below its size. */
+  #spawnAhead(): void {
+    if (this.#ending || this.#draining || this.#disposed) return;
+    if (this.#liveSlots() < this.#maxWorkers) this.#spawnSlot();
   }
 
   submit(task: Task): void {
@@ -550,6 +546,12 @@ class Pool implements PoolView {
     this.#out.next(event);
     if (event.reason === 'failed-to-start') this.#startFailed(event);
     this.#pump();
+    // A worker that died under a task is replaced now, not when the next task needs it: the pool
+    // heals before it is asked to. (In the next turn: forking blocks for a few ms, and the failed
+    // task's owner should hear of it first.)
+    if (event.reason === 'crashed' || event.reason === 'timeout' || event.reason === 'killed') {
+      setImmediate(() => this.#spawnAhead());
+    }
   }
 
   #startFailed(event: ExitEvent): void {

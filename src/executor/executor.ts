@@ -337,12 +337,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     return this.shutdown();
   }
 
-  /**
-   * The shipped form of `fn`. The first time a function is seen it is parsed and checked, which
-   * takes a while (more so while the parser loads): a cold pool starts its first worker before that.
-   */
+  /** The shipped form of `fn`, checked (throws SerializationError before anything is spawned or sent). */
   #ship(fn: unknown, scope?: Readonly<Record<string, unknown>>): ShippedFunction {
-    if (!this.#functions.knows(fn)) this.#pool?.warm();
     return this.#functions.resolve(fn, scope);
   }
 

@@ -69,11 +69,6 @@ export class FunctionRegistry {
    * `scope` replaces the scope it carries, if any.
    * @throws SerializationError when `fn` cannot work in a worker; TypeError when it is no function.
    */
-  /** Whether `fn` was resolved before, so resolving it again costs a lookup, not an analysis. */
-  knows(fn: unknown): boolean {
-    return typeof fn !== 'function' || this.#byFunction.has(fn as AnyFunction);
-  }
-
   resolve(fn: unknown, scope?: Readonly<Record<string, unknown>>): ShippedFunction {
     const definition = taskDefinition(fn);
     const values = scope ?? definition.options.scope;
