@@ -1,5 +1,5 @@
 /** Tasks queued on one worker at most, when tasks are tiny. */
-const MAX_PREFETCH = 64;
+const MAX_PREFETCH = 256;
 /** Prefetch enough tiny tasks to keep a worker busy for about this long. */
 const PREFETCH_WINDOW_MS = 2;
 /** Tasks shorter than this on average get a second one queued behind them. */

@@ -28,7 +28,7 @@ export interface ParallelMapOptions<T = unknown> {
    * The most tasks in flight at once (queued in the executor or running). Default: `workers` plus a
    * small prefetch (a quarter more, at least one) so no worker waits for its next task; once tasks
    * prove short (under 10 ms) the prefetch grows to what keeps each worker busy while results
-   * travel (up to 64 tasks per worker for sub-millisecond tasks). Values that arrive faster wait in
+   * travel (up to 256 tasks per worker for the tiniest tasks). Values that arrive faster wait in
    * the operator.
    */
   readonly concurrency?: number;
