@@ -4,10 +4,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ProcessPoolExecutor, ShutdownExecutorError, type WorkerEvent } from 'rxpool';
+import { sampleMemory } from '../dist/engine/memory-sampler.js';
 import { isAlive, range, until, waitForExit, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
@@ -110,6 +112,31 @@ describe('events$', T, () => {
     const end = events[3];
     assert.ok(end?.type === 'task-end' && end.ok && end.value === 'hello' && end.taskId === future.taskId);
     assert.ok(end.duration >= 0);
+  });
+
+  test('a memory sample leaves out a zombie (exited, not yet reaped): it holds no memory', LINUX, async () => {
+    // `sh` backgrounds a `sleep 0`, prints its pid and becomes `sleep 5`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const [line] = (await once(createInterface({ input: parent.stdout as NodeJS.ReadableStream }), 'line')) as [
+        string,
+      ];
+      const zombie = Number(line);
+      const stateOf = (pid: number) => {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      };
+      const deadline = Date.now() + 5000;
+      while (stateOf(zombie) !== 'Z') {
+        assert.ok(Date.now() < deadline, 'the background sleep became a zombie');
+        await sleep(10);
+      }
+      const samples = await sampleMemory([zombie, parent.pid as number]);
+      assert.equal(samples.has(zombie), false);
+      assert.ok((samples.get(parent.pid as number) ?? 0) > 0, 'a live process is sampled');
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   test('a crash shows as task-end with the error, then exit with code, signal and reason', T, () =>
