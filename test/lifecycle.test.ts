@@ -2,7 +2,7 @@
  * Shutdown, lifecycle events, and the promise that no worker process outlives its reason to exist.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ProcessPoolExecutor, ShutdownExecutorError, type WorkerEvent } from 'rxpool';
 import { sampleMemory } from '../dist/engine/memory-sampler.js';
-import { isAlive, range, until, waitForExit, withExecutor } from './support/pool.js';
+import { isAlive, range, runtime, scriptArgs, underTsx, until, waitForExit, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
 /** Linux only: the test reads the process tree from /proc. */
@@ -198,10 +198,28 @@ describe('events$', T, () => {
           inherited,
           process.execArgv.filter((flag) => !debugging.some((prefix) => flag.startsWith(prefix))),
         );
-        assert.ok(inherited.includes('tsx'));
+        // Only Node runs this file through a loader flag (`--import tsx`); `bun test` and `deno test`
+        // compile TypeScript themselves and start with no flags.
+        if (underTsx) assert.ok(inherited.includes('tsx'));
+        else assert.deepEqual(inherited, []);
       } finally {
         await executor.shutdown();
       }
+      // A script started with this runtime's own flags: its workers get them, minus the debugger's.
+      // Deno's process.execArgv is always empty, whatever `deno run` was given.
+      const started = {
+        node: { flags: ['--no-warnings', '--inspect-port=0'], inherited: ['--no-warnings'] },
+        bun: { flags: ['--smol', '--inspect=127.0.0.1:0'], inherited: ['--smol'] },
+        deno: { flags: [], inherited: [] },
+      }[runtime];
+      const output = execFileSync(
+        process.execPath,
+        runtime === 'deno'
+          ? ['run', '-A', '--v8-flags=--max-old-space-size=200', fixture('exec-argv.mjs')]
+          : [...started.flags, fixture('exec-argv.mjs')],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      assert.deepEqual(JSON.parse(output), { parent: started.flags, worker: started.inherited });
     },
   );
 });
@@ -249,7 +267,7 @@ describe('no orphans', T, () => {
  * script and the worker pids `body` reported, so a failing test leaves nothing running.
  */
 async function runFixture(name: string, body: (child: ChildProcess, line: string) => Promise<number[]>): Promise<void> {
-  const child = spawn(process.execPath, [fixture(name)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, scriptArgs(fixture(name)), { stdio: ['ignore', 'pipe', 'ignore'] });
   let pids: number[] = [];
   try {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });

@@ -7,6 +7,25 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { type ExecutorOptions, ProcessPoolExecutor, type WorkerEvent } from 'rxpool';
+import { currentRuntime } from '../../dist/platform/runtime.js';
+
+/** The runtime running this suite, and so its workers (they run on `process.execPath`). */
+export const runtime = currentRuntime();
+
+/**
+ * Bun's transpiler, which compiles the test files (there is no tsx under `bun test`), inlines a
+ * `const` bound to a literal into the functions that use it: `const factor = 3; (x) => x * factor`
+ * becomes `(x) => x * 3`, so the function's source names no outer variable and nothing is refused.
+ */
+export const inlinesConstants = runtime === 'bun';
+
+/** Test files run under tsx on Node only: Bun and Deno compile them themselves (no `__name` calls). */
+export const underTsx = runtime === 'node';
+
+/** The arguments that make `process.execPath` run a script file (Deno needs `run -A`). */
+export function scriptArgs(file: string, ...args: string[]): string[] {
+  return runtime === 'deno' ? ['run', '-A', file, ...args] : [file, ...args];
+}
 
 /**
  * True while a process with this pid runs. A zombie (dead, not yet reaped by whoever adopted it)
