@@ -9,10 +9,20 @@ import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ProcessPoolExecutor, ShutdownExecutorError, type WorkerEvent } from 'rxpool';
-import { sampleMemory } from '../dist/engine/memory-sampler.js';
-import { isAlive, range, runtime, scriptArgs, underTsx, until, waitForExit, withExecutor } from './support/pool.js';
+import {
+  isAlive,
+  range,
+  requireDist,
+  runtime,
+  scriptArgs,
+  underTsx,
+  until,
+  waitForExit,
+  withExecutor,
+} from './support/pool.js';
 
 const T = { timeout: 30_000 };
+const { sampleMemory } = requireDist<typeof import('../dist/engine/memory-sampler.js')>('engine/memory-sampler.js');
 /** Linux only: the test reads the process tree from /proc. */
 const LINUX = { ...T, skip: process.platform === 'linux' ? false : 'reads the process tree from /proc (Linux)' };
 /** POSIX only: on Windows an orphan keeps its parent pid, so the watchdog cannot see its parent die. */

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defineTask, SerializationError, TaskTimeoutError, withScope } from 'rxpool';
 import ts from 'typescript';
-import { analysisCount } from '../dist/shipping/free-variables.js';
-import { inlinesConstants, range, thrownBy, underTsx, withExecutor } from './support/pool.js';
+import { inlinesConstants, range, requireDist, thrownBy, underTsx, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
+const { analysisCount } =
+  requireDist<typeof import('../dist/shipping/free-variables.js')>('shipping/free-variables.js');
 
 // Names that only workers have: one bound by withScope, one installed by an initializer.
 declare const label: string;

@@ -4,13 +4,24 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { type ExecutorOptions, ProcessPoolExecutor, type WorkerEvent } from 'rxpool';
-import { currentRuntime } from '../../dist/platform/runtime.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * A module of dist/ (CommonJS), loaded with require: Deno's CommonJS detection takes some of these
+ * files for ES modules when a test imports them (then `exports is not defined`).
+ */
+export function requireDist<T>(path: string): T {
+  return require(`../../dist/${path}`) as T;
+}
 
 /** The runtime running this suite, and so its workers (they run on `process.execPath`). */
-export const runtime = currentRuntime();
+export const runtime =
+  requireDist<typeof import('../../dist/platform/runtime.js')>('platform/runtime.js').currentRuntime();
 
 /**
  * Bun's transpiler, which compiles the test files (there is no tsx under `bun test`), inlines a
