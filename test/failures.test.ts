@@ -254,7 +254,15 @@ describe('a worker that dies while running a task', T, () => {
 
   for (const [name, die, check] of deaths) {
     // Windows has no signals: a process "killed" by one just exits with a code.
-    const options = { ...T, skip: process.platform === 'win32' && name.startsWith('SIG') ? 'POSIX signals' : false };
+    const options = {
+      ...T,
+      skip:
+        process.platform === 'win32' && name.startsWith('SIG')
+          ? 'POSIX signals'
+          : runtime === 'deno' && name === 'SIGSEGV'
+            ? 'Deno survives a SIGSEGV sent to itself (its own handler swallows it), so the task just returns'
+            : false,
+    };
     test(`${name}: only that task fails, with exit details; other tasks complete; the pool heals`, options, () =>
       withExecutor({ maxWorkers: 2 }, async ({ executor, pids }) => {
         const others = range(6).map((i) =>
@@ -338,11 +346,12 @@ describe('a worker that dies while running a task', T, () => {
 
 describe('workers that cannot start', T, () => {
   test('a bad execArgv breaks the executor with the worker stderr; no respawn loop', T, async () => {
-    // Bun ignores flags it does not know, so there a preload that does not exist is what fails.
+    // Bun ignores flags it does not know, so there a preload that does not exist is what fails;
+    // Deno's fork hands unknown flags to V8, which refuses them.
     const bad = {
       node: { execArgv: ['--no-such-flag'], stderr: /bad option: --no-such-flag/, exitCode: 9 },
       bun: { execArgv: ['--preload', '/no/such/preload.js'], stderr: /preload not found/, exitCode: 1 },
-      deno: { execArgv: ['--no-such-flag'], stderr: /bad option: --no-such-flag/, exitCode: 9 },
+      deno: { execArgv: ['--no-such-flag'], stderr: /V8 did not recognize flag '--no-such-flag'/, exitCode: 1 },
     }[runtime];
     const executor = new ProcessPoolExecutor({ maxWorkers: 3, execArgv: bad.execArgv });
     let spawned = 0;
@@ -401,7 +410,8 @@ describe("a task's leftovers", T, () => {
       });
       const pid = await first;
       const event = await until(recorded, (e): e is WorkerErrorEvent => e.type === 'worker-error');
-      assert.equal(event.taskId, first.taskId);
+      // Deno runs process.on('uncaughtException') outside the timer's async context: no task to blame.
+      assert.equal(event.taskId, runtime === 'deno' ? null : first.taskId);
       assert.match(String(event.error), /late timer/);
       assert.equal(await executor.submit(() => process.pid), pid);
     }),
