@@ -379,7 +379,7 @@ Last run on ${date}, ${process.platform} ${process.arch}. Each runtime runs the 
 stories and a smoke test with its own binary; worker processes run on that same binary.
 Node.js runs \`node --import tsx --test\`, Bun runs \`bun test\`, Deno runs
 \`deno test -A --no-check --sloppy-imports\` (test counts are the runner's own; Deno counts each test as a step).
-A test skipped on a runtime says why in \`test/\` (\`skip: '<reason>'\`); the differences are described above.
+A test skipped on a runtime says why in \`test/\` (\`skip: '<reason>'\`); see "Differences between runtimes" above.
 
 ${table(results)}
 ${failuresList(results)}
