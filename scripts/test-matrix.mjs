@@ -223,7 +223,8 @@ const COMMANDS = {
       // node:test's `skip` shows as "ignored" (absent from the line when nothing was).
       return { passed: count('passed'), failed: count('failed'), skipped: count('ignored') };
     },
-    failures: (out) => [...out.matchAll(/^\s*(.+?) \.\.\. FAILED/gm)].map((m) => m[1]),
+    // A describe fails "due to N failed steps": its steps are listed already.
+    failures: (out) => [...out.matchAll(/^\s*(.+?) \.\.\. FAILED(?! \(due to)/gm)].map((m) => m[1]),
   },
 };
 
