@@ -192,14 +192,22 @@ const COMMANDS = {
     suite: ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...testFiles],
     story: (file) => ['--import', 'tsx', file],
     script: (file) => [file],
-    totals: (out) => ({ passed: lastNumber(out, /^# pass (\d+)/gm), failed: lastNumber(out, /^# fail (\d+)/gm) }),
+    totals: (out) => ({
+      passed: lastNumber(out, /^# pass (\d+)/gm),
+      failed: lastNumber(out, /^# fail (\d+)/gm),
+      skipped: lastNumber(out, /^# skipped (\d+)/gm),
+    }),
     failures: (out) => [...out.matchAll(/^\s*not ok \d+ - (.+)$/gm)].map((m) => m[1]),
   },
   bun: {
     suite: ['test', '--timeout=60000', ...testFiles],
     story: (file) => [file],
     script: (file) => [file],
-    totals: (out) => ({ passed: lastNumber(out, /^\s*(\d+) pass$/gm), failed: lastNumber(out, /^\s*(\d+) fail$/gm) }),
+    totals: (out) => ({
+      passed: lastNumber(out, /^\s*(\d+) pass$/gm),
+      failed: lastNumber(out, /^\s*(\d+) fail$/gm),
+      skipped: lastNumber(out, /^\s*(\d+) skip$/gm),
+    }),
     failures: (out) => [...out.matchAll(/^\(fail\) (.+?)(?: \[[\d.]+m?s\])?$/gm)].map((m) => m[1]),
   },
   deno: {
@@ -212,9 +220,11 @@ const COMMANDS = {
         const m = line.match(new RegExp(`(\\d+) ${word}(?: \\((\\d+) steps?\\))?`));
         return m ? Number(m[2] ?? m[1]) : undefined;
       };
-      return { passed: count('passed'), failed: count('failed') };
+      // node:test's `skip` shows as "ignored" (absent from the line when nothing was).
+      return { passed: count('passed'), failed: count('failed'), skipped: count('ignored') };
     },
-    failures: (out) => [...out.matchAll(/^\s*(.+?) \.\.\. FAILED/gm)].map((m) => m[1]),
+    // A describe fails "due to N failed steps": its steps are listed already.
+    failures: (out) => [...out.matchAll(/^\s*(.+?) \.\.\. FAILED(?! \(due to)/gm)].map((m) => m[1]),
   },
 };
 
@@ -269,13 +279,14 @@ async function runEntry(entry) {
   result.suite = {
     passed: totals.passed ?? 0,
     failed: totals.failed ?? (suite.code === 0 ? 0 : 1),
+    skipped: totals.skipped ?? 0,
     exit: suite.timedOut ? 'timeout' : suite.code,
     failures: commands.failures(suite.output),
     ms: suite.ms,
     counted: totals.passed !== undefined,
   };
   console.log(
-    `[test-matrix] ${entry.id} (${version}): suite ${result.suite.passed} passed, ${result.suite.failed} failed (exit ${result.suite.exit}, ${Math.round(suite.ms / 1000)} s)`,
+    `[test-matrix] ${entry.id} (${version}): suite ${result.suite.passed} passed, ${result.suite.failed} failed, ${result.suite.skipped} skipped (exit ${result.suite.exit}, ${Math.round(suite.ms / 1000)} s)`,
   );
 
   for (const story of stories) {
@@ -308,7 +319,7 @@ function table(results) {
     }
     const suite = skipSuite
       ? 'skipped'
-      : `${r.suite.failed === 0 && r.suite.exit === 0 ? '✅' : '❌'} ${r.suite.passed} passed, ${r.suite.failed} failed${r.suite.exit === 'timeout' ? ' (timed out)' : ''}`;
+      : `${r.suite.failed === 0 && r.suite.exit === 0 ? '✅' : '❌'} ${r.suite.passed} passed, ${r.suite.failed} failed, ${r.suite.skipped} skipped${r.suite.exit === 'timeout' ? ' (timed out)' : ''}`;
     const okStories = r.stories.filter((s) => s.ok).length;
     const storyCell =
       r.stories.length === 0
@@ -369,6 +380,7 @@ Last run on ${date}, ${process.platform} ${process.arch}. Each runtime runs the 
 stories and a smoke test with its own binary; worker processes run on that same binary.
 Node.js runs \`node --import tsx --test\`, Bun runs \`bun test\`, Deno runs
 \`deno test -A --no-check --sloppy-imports\` (test counts are the runner's own; Deno counts each test as a step).
+A test skipped on a runtime says why in \`test/\` (\`skip: '<reason>'\`); see "Differences between runtimes" above.
 
 ${table(results)}
 ${failuresList(results)}

@@ -17,10 +17,12 @@ import {
   readMaxCpuCountEnv,
   readPhysicalCores,
 } from '../src/platform/cpu-count.js';
+import { scriptArgs } from './support/pool.js';
 
 const T = { timeout: 10_000 };
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
-const modulePath = join(repoRoot, 'src', 'platform', 'cpu-count.ts');
+// The CommonJS build, so that a plain script can require it on Node, Bun and Deno alike.
+const modulePath = join(repoRoot, 'dist', 'platform', 'cpu-count.js');
 
 /** Builds a directory tree of `files` (relative path → content) in a temp dir removed after the test. */
 function tree(t: TestContext, files: Record<string, string>): string {
@@ -93,13 +95,19 @@ describe('cpuCount on this machine', T, () => {
     const allowed = /^Cpus_allowed_list:\s*(\d+)/m.exec(status)?.[1];
     assert.ok(allowed !== undefined, 'Cpus_allowed_list in /proc/self/status');
     const env = { ...process.env };
-    delete env.RXPOOL_MAX_CPU_COUNT;
-    const script =
-      `const { cpuCount } = require(${JSON.stringify(modulePath)});` +
-      'console.log(JSON.stringify([cpuCount(), cpuCount({ onlyPhysicalCores: true })]));';
+    // Empty rather than deleted: Deno's child_process keeps a variable of this process that the `env`
+    // option leaves out (so an RXPOOL_MAX_CPU_COUNT set by another test could leak in). Empty means unset.
+    env.RXPOOL_MAX_CPU_COUNT = '';
+    const script = join(mkdtempSync(join(os.tmpdir(), 'rxpool-cpu-count-')), 'count.cjs');
+    t.after(() => rmSync(dirname(script), { recursive: true, force: true }));
+    writeFileSync(
+      script,
+      `const { cpuCount } = require(${JSON.stringify(modulePath)});\n` +
+        'console.log(JSON.stringify([cpuCount(), cpuCount({ onlyPhysicalCores: true })]));\n',
+    );
     const run = (prefix: string[]) =>
       JSON.parse(
-        execFileSync(prefix[0] ?? process.execPath, [...prefix.slice(1), '--import', 'tsx', '-e', script], {
+        execFileSync(prefix[0] ?? process.execPath, [...prefix.slice(1), ...scriptArgs(script)], {
           cwd: repoRoot,
           env,
           encoding: 'utf8',

@@ -8,11 +8,16 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, from, lastValueFrom, NEVER, ReplaySubject, Subject, toArray } from 'rxjs';
 import type { WorkerEvent } from 'rxpool';
-import { schedule } from '../dist/engine/scheduler.js';
-import { Task } from '../dist/engine/task.js';
-import { type WorkerCommand, type WorkerSpec, workerProcess } from '../dist/engine/worker-process.js';
-import { FunctionRegistry } from '../dist/shipping/function-registry.js';
-import { isAlive, waitForExit } from './support/pool.js';
+import type { WorkerCommand, WorkerSpec } from '../dist/engine/worker-process.js';
+import { isAlive, requireDist, waitForExit } from './support/pool.js';
+
+// Through require: Deno would load some of these CommonJS files as ES modules if imported.
+const { schedule } = requireDist<typeof import('../dist/engine/scheduler.js')>('engine/scheduler.js');
+const { Task } = requireDist<typeof import('../dist/engine/task.js')>('engine/task.js');
+const { workerProcess } = requireDist<typeof import('../dist/engine/worker-process.js')>('engine/worker-process.js');
+const { FunctionRegistry } = requireDist<typeof import('../dist/shipping/function-registry.js')>(
+  'shipping/function-registry.js',
+);
 
 const T = { timeout: 20_000 };
 const spec: WorkerSpec = {

@@ -2,15 +2,27 @@
  * Shutdown, lifecycle events, and the promise that no worker process outlives its reason to exist.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ProcessPoolExecutor, ShutdownExecutorError, type WorkerEvent } from 'rxpool';
-import { isAlive, range, until, waitForExit, withExecutor } from './support/pool.js';
+import {
+  isAlive,
+  range,
+  requireDist,
+  runtime,
+  scriptArgs,
+  underTsx,
+  until,
+  waitForExit,
+  withExecutor,
+} from './support/pool.js';
 
 const T = { timeout: 30_000 };
+const { sampleMemory } = requireDist<typeof import('../dist/engine/memory-sampler.js')>('engine/memory-sampler.js');
 /** Linux only: the test reads the process tree from /proc. */
 const LINUX = { ...T, skip: process.platform === 'linux' ? false : 'reads the process tree from /proc (Linux)' };
 /** POSIX only: on Windows an orphan keeps its parent pid, so the watchdog cannot see its parent die. */
@@ -112,6 +124,31 @@ describe('events$', T, () => {
     assert.ok(end.duration >= 0);
   });
 
+  test('a memory sample leaves out a zombie (exited, not yet reaped): it holds no memory', LINUX, async () => {
+    // `sh` backgrounds a `sleep 0`, prints its pid and becomes `sleep 5`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const [line] = (await once(createInterface({ input: parent.stdout as NodeJS.ReadableStream }), 'line')) as [
+        string,
+      ];
+      const zombie = Number(line);
+      const stateOf = (pid: number) => {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      };
+      const deadline = Date.now() + 5000;
+      while (stateOf(zombie) !== 'Z') {
+        assert.ok(Date.now() < deadline, 'the background sleep became a zombie');
+        await sleep(10);
+      }
+      const samples = await sampleMemory([zombie, parent.pid as number]);
+      assert.equal(samples.has(zombie), false);
+      assert.ok((samples.get(parent.pid as number) ?? 0) > 0, 'a live process is sampled');
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
   test('a crash shows as task-end with the error, then exit with code, signal and reason', T, () =>
     withExecutor({ maxWorkers: 1 }, async (recorded) => {
       const doomed = recorded.executor.submit(() => process.exit(5));
@@ -149,7 +186,14 @@ describe('events$', T, () => {
     T,
     async () => {
       await withExecutor({ maxWorkers: 1, execArgv: ['--max-old-space-size=123'] }, async ({ executor }) => {
-        assert.deepEqual(await executor.submit(() => process.execArgv), ['--max-old-space-size=123']);
+        if (runtime === 'deno') {
+          // Deno's fork passes it to V8 as --v8-flags=..., and a Deno process.execArgv is always empty.
+          assert.deepEqual(await executor.submit(() => process.execArgv), []);
+          const limit = await executor.submit(() => require('node:v8').getHeapStatistics().heap_size_limit as number);
+          assert.ok(limit < 256 * 2 ** 20, `heap limit ${limit} bytes`);
+        } else {
+          assert.deepEqual(await executor.submit(() => process.execArgv), ['--max-old-space-size=123']);
+        }
       });
       const executor = new ProcessPoolExecutor({ maxWorkers: 1 });
       try {
@@ -171,10 +215,28 @@ describe('events$', T, () => {
           inherited,
           process.execArgv.filter((flag) => !debugging.some((prefix) => flag.startsWith(prefix))),
         );
-        assert.ok(inherited.includes('tsx'));
+        // Only Node runs this file through a loader flag (`--import tsx`); `bun test` and `deno test`
+        // compile TypeScript themselves and start with no flags.
+        if (underTsx) assert.ok(inherited.includes('tsx'));
+        else assert.deepEqual(inherited, []);
       } finally {
         await executor.shutdown();
       }
+      // A script started with this runtime's own flags: its workers get them, minus the debugger's.
+      // Deno's process.execArgv is always empty, whatever `deno run` was given.
+      const started = {
+        node: { flags: ['--no-warnings', '--inspect-port=0'], inherited: ['--no-warnings'] },
+        bun: { flags: ['--smol', '--inspect=127.0.0.1:0'], inherited: ['--smol'] },
+        deno: { flags: [], inherited: [] },
+      }[runtime];
+      const output = execFileSync(
+        process.execPath,
+        runtime === 'deno'
+          ? ['run', '-A', '--v8-flags=--max-old-space-size=200', fixture('exec-argv.mjs')]
+          : [...started.flags, fixture('exec-argv.mjs')],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      assert.deepEqual(JSON.parse(output), { parent: started.flags, worker: started.inherited });
     },
   );
 });
@@ -222,7 +284,7 @@ describe('no orphans', T, () => {
  * script and the worker pids `body` reported, so a failing test leaves nothing running.
  */
 async function runFixture(name: string, body: (child: ChildProcess, line: string) => Promise<number[]>): Promise<void> {
-  const child = spawn(process.execPath, [fixture(name)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, scriptArgs(fixture(name)), { stdio: ['ignore', 'pipe', 'ignore'] });
   let pids: number[] = [];
   try {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });

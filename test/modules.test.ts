@@ -11,10 +11,10 @@ import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { defineTask, fromModule, SerializationError, TaskTimeoutError } from 'rxpool';
-import { resolveImport } from '../dist/worker/resolve-import.js';
-import { withExecutor } from './support/pool.js';
+import { requireDist, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
+const { resolveImport } = requireDist<typeof import('../dist/worker/resolve-import.js')>('worker/resolve-import.js');
 const project = new URL('./fixtures/project/', import.meta.url);
 const projectDir = fileURLToPath(project);
 const tasks = new URL('tasks.mjs', project);

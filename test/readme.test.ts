@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { rxpoolWorkerPids, waitForExit } from './support/pool.js';
+import { runtime, rxpoolWorkerPids, waitForExit } from './support/pool.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const readme = readFileSync(`${root}README.md`, 'utf8');
@@ -20,7 +20,11 @@ describe('README examples', { timeout: 120_000 }, () => {
 
   examples.forEach((code, index) => {
     const firstLine = code.split('\n').find((line) => line.trim() && !line.startsWith('import')) ?? '';
-    test(`example ${index + 1}: ${firstLine.slice(0, 60)}`, { timeout: 60_000 }, async () => {
+    const skip =
+      runtime === 'deno' && code.includes("'SIGSEGV'")
+        ? 'Deno survives a SIGSEGV sent to itself (its own handler swallows it): see src/platform/runtime.ts'
+        : false;
+    test(`example ${index + 1}: ${firstLine.slice(0, 60)}`, { timeout: 60_000, skip }, async () => {
       mkdirSync(dir, { recursive: true });
       const file = `${dir}example-${index + 1}.ts`;
       writeFileSync(file, code);

@@ -13,7 +13,7 @@ import {
   serializeSymbol,
   withScope,
 } from 'rxpool';
-import { range, withExecutor } from './support/pool.js';
+import { inlinesConstants, range, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
 
@@ -245,22 +245,34 @@ describe('custom serializers', T, () => {
         return `${this.value} ${unit}`;
       }
     }
-    assert.throws(
-      () =>
-        registerSerializer(Length, { serialize: (l: Length) => l.value, deserialize: (v: number) => new Length(v) }),
-      (error) =>
-        error instanceof SerializationError &&
-        /^Cannot register a serializer for `Length`: workers rebuild the class `Length` from its source/.test(
-          error.message,
-        ) &&
-        /uses `unit` from its enclosing scope/.test(error.message),
-    );
-    class Plain {}
+    const lengthSerializer = { serialize: (l: Length) => l.value, deserialize: (v: number) => new Length(v) };
+    // Bun's transpiler inlines some consts bound to literals (`${unit}` becomes `cm`), others not:
+    // a registration is refused exactly when the shipped source still names the outer variable.
+    if (/\bunit\b/.test(String(Length)) || !inlinesConstants) {
+      assert.throws(
+        () => registerSerializer(Length, lengthSerializer),
+        (error) =>
+          error instanceof SerializationError &&
+          /^Cannot register a serializer for `Length`: workers rebuild the class `Length` from its source/.test(
+            error.message,
+          ) &&
+          /uses `unit` from its enclosing scope/.test(error.message),
+      );
+    } else {
+      registerSerializer(Length, lengthSerializer);
+    }
+    class Scaled {}
     const scale = 2;
-    assert.throws(
-      () => registerSerializer(Plain, { serialize: () => scale, deserialize: () => new Plain() }),
-      /the serialize function of `Plain` .* uses `scale` from its enclosing scope/,
-    );
+    const scaledSerializer = { serialize: () => scale, deserialize: () => new Scaled() };
+    if (/\bscale\b/.test(String(scaledSerializer.serialize)) || !inlinesConstants) {
+      assert.throws(
+        () => registerSerializer(Scaled, scaledSerializer),
+        /the serialize function of `Scaled` .* uses `scale` from its enclosing scope/,
+      );
+    } else {
+      registerSerializer(Scaled, scaledSerializer);
+    }
+    class Plain {}
     assert.throws(() => registerSerializer(Plain), /`Plain` has no serializer: pass \{ serialize, deserialize \}/);
     assert.throws(
       () => registerSerializer(Plain, { serialize: () => 1 } as never),

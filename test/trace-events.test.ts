@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { from, lastValueFrom, type Observable, throwError, toArray } from 'rxjs';
-import type { WorkerEvent } from '../src/engine/events.js';
-import { escapeXml, renderTimelineSvg } from '../src/monitor/timeline-svg.js';
-import { type TraceEvent, type TraceFile, toTraceFile, traceEvents } from '../src/monitor/trace-events.js';
+import type { WorkerEvent } from '../dist/engine/events.js';
+import type { TraceEvent, TraceFile } from '../dist/monitor/trace-events.js';
+import { requireDist } from './support/pool.js';
 
 const T = { timeout: 10_000 };
+const { escapeXml, renderTimelineSvg } =
+  requireDist<typeof import('../dist/monitor/timeline-svg.js')>('monitor/timeline-svg.js');
+const { toTraceFile, traceEvents } =
+  requireDist<typeof import('../dist/monitor/trace-events.js')>('monitor/trace-events.js');
 
 // Offsets are binary fractions, so epoch + offset is exact and µs values can be compared exactly.
 const T0 = 1_700_000_000_000;

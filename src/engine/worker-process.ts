@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { InitializerError, SerializationError } from '../errors.js';
 import { killTree } from '../platform/process-tree.js';
-import { unrefChannel } from '../platform/runtime.js';
+import { sendChecked, unrefChannel } from '../platform/runtime.js';
 import {
   FromWorker,
   type FunctionSource,
@@ -233,7 +233,7 @@ class WorkerConnection {
     const batch = items.map((item) => this.#message(item, included));
     included.clear();
     try {
-      child.send(batch);
+      sendChecked(child, batch);
       for (const item of items) this.#delivered(item);
     } catch {
       // Something in the batch cannot be cloned: send one by one so only that task fails.
@@ -257,7 +257,7 @@ class WorkerConnection {
 
   #sendAlone(child: ChildProcess, item: Task | number): void {
     try {
-      child.send([this.#message(item, new Set())]);
+      sendChecked(child, [this.#message(item, new Set())]);
       this.#delivered(item);
     } catch (error) {
       if (typeof item === 'number') return;
@@ -291,7 +291,7 @@ class WorkerConnection {
 
   #initialize({ fn, args }: NonNullable<WorkerSpec['initializer']>): void {
     try {
-      this.#child?.send([[ToWorker.Init, fn.wire, args]]);
+      if (this.#child) sendChecked(this.#child, [[ToWorker.Init, fn.wire, args]]);
     } catch (error) {
       this.#startError = new SerializationError(
         `The initializer's arguments cannot be sent to a worker: ${error instanceof Error ? error.message : String(error)}`,

@@ -1,4 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, Serializable } from 'node:child_process';
+import { serialize } from 'node:v8';
 
 /**
  * Every difference between the JavaScript runtimes and operating systems that rxpool runs on is
@@ -16,10 +17,16 @@ import type { ChildProcess } from 'node:child_process';
  * | worker permissions | — | — | always `-A`, whatever the parent was granted; the parent needs `--allow-run --allow-read --allow-env` at least |
  * | `child.channel.unref()` | yes | **missing** (`child.channel` has no `unref`): {@link unrefChannel} skips it; `child.unref()` alone already lets an idle parent exit | yes |
  * | `process.on('disconnect')` in the worker | yes | yes | yes |
+ * | `send()` of a value that cannot be cloned (a function, a symbol) | throws at once | throws at once | **returns**, reports the error to its callback later, and leaves the other side's IPC read loop broken ("Failed to read value"): the task would hang. {@link sendChecked} serializes the message first on Deno (twice the serialization cost there) |
  * | `process.ppid`, `process.kill(pid, 0)` | yes | yes | yes |
  * | exit by SIGKILL / SIGTERM / SIGABRT reported as `signal` | yes | yes | yes |
  * | exit by SIGSEGV / SIGBUS reported as `signal` | yes | yes (Bun prints a crash banner on stderr first) | **no**: Deno's own handler swallows a *sent* SIGSEGV or SIGBUS and the process lives on; rxpool never sends either (it kills with SIGKILL), so only a task's own `process.kill(process.pid, 'SIGSEGV')` differs |
- * | V8 heap exhaustion | SIGABRT + "Reached heap limit" on stderr | not measured (JavaScriptCore, no V8 heap flags) | SIGTRAP + "Reached heap limit" (the exit diagnosis reads stderr, not the signal) |
+ * | V8 heap exhaustion | SIGABRT + "Reached heap limit" on stderr | cannot happen: JavaScriptCore has no heap limit; `--max-old-space-size` is accepted and **ignored**, so a runaway task grows until the kernel's OOM killer ends it (SIGKILL) | SIGTRAP + "Reached heap limit" (the exit diagnosis reads stderr, not the signal) |
+ * | an unknown flag in `execArgv` | the worker exits 9 ("bad option"): the executor is broken | **ignored**: the worker starts (only e.g. a missing `--preload` makes it fail) | — |
+ * | globals beyond Node's | — | `Bun`, `HTMLRewriter`, `self`, `postMessage`... | `Deno`, `self`, `name`, `location`, WebGPU... |
+ * | the free-variable check accepts | Node's globals | Node's and Bun's: workers run on Bun (`RUNTIME_GLOBALS` in `shipping/worker-globals.ts`) | Node's and Deno's, likewise |
+ * | `fn.toString()` of a closure over `const x = <literal>` | names `x`: refused at submit | Bun's transpiler **inlines** many such consts (`x * factor` → `x * 3`), in `.ts` and `.js` alike: nothing outer is left, the function is accepted and works. Heuristic: a function that still names the variable is refused as on Node | names `x`: refused |
+ * | resident memory of a worker (pidusage) | real RSS (`/proc` or `ps`); a sample racing the worker's exit (a zombie: 0 bytes) is left out | same (Bun workers exit fastest: the race is most frequent there) | same |
  * | watchdog thread (`worker_threads`, `eval: true`) | yes | yes | yes; it runs without `resourceLimits`: a thread over its limits dies silently on Node (an earlier 4 MB cap killed it at start) and aborts the **whole process** on Deno |
  * | `performance.timeOrigin` | epoch ms | epoch ms | epoch ms |
  *
@@ -68,3 +75,20 @@ export function unrefChannel(child: ChildProcess): void {
 export function supportsWatchdog(platform: NodeJS.Platform = process.platform): boolean {
   return platform !== 'win32';
 }
+
+/**
+ * Sends `message` over an IPC channel (`child.send` in the parent, `process.send` in a worker),
+ * throwing at once when it holds a value that cannot be cloned: rxpool relies on that to fail only
+ * the task at fault. Node's and Bun's `send()` throw by themselves; Deno's returns, and its failed
+ * write breaks the receiving side's channel, so there the message is serialized once beforehand.
+ */
+export function sendChecked(
+  target: { send?: ((message: Serializable) => unknown) | undefined },
+  message: Serializable,
+  runtime: Runtime = CURRENT,
+): void {
+  if (runtime === 'deno') serialize(message);
+  target.send?.(message);
+}
+
+const CURRENT = currentRuntime();

@@ -1,4 +1,5 @@
 import { runInNewContext } from 'node:vm';
+import { currentRuntime, type Runtime } from '../platform/runtime.js';
 import { WORKER_HELPERS } from './helper-names.js';
 
 /**
@@ -88,6 +89,118 @@ export const NODE_GLOBALS: readonly string[] = [
 ];
 
 /**
+ * The globals that Bun and Deno define on top of Node's (measured in a plain script of Bun 1.4 and
+ * Deno 2.9, the way a worker runs). Workers run on the parent's binary, so a function shipped from
+ * Bun may use `Bun`, and one shipped from Deno may use `Deno`; Node's workers have neither.
+ */
+export const RUNTIME_GLOBALS: Readonly<Record<Runtime, readonly string[]>> = {
+  node: [],
+  bun: [
+    'Bun',
+    'BuildError',
+    'BuildMessage',
+    'HTMLRewriter',
+    'ResolveError',
+    'ResolveMessage',
+    'PerformanceServerTiming',
+    'PerformanceTiming',
+    'Worker',
+    'self',
+    'addEventListener',
+    'removeEventListener',
+    'dispatchEvent',
+    'postMessage',
+    'onmessage',
+    'onerror',
+    'reportError',
+    'alert',
+    'confirm',
+    'prompt',
+  ],
+  deno: [
+    'Deno',
+    'DOMMatrix',
+    'DOMMatrixReadOnly',
+    'DOMPoint',
+    'DOMPointReadOnly',
+    'DOMQuad',
+    'DOMRect',
+    'DOMRectReadOnly',
+    'FileReader',
+    'ImageData',
+    'ImageBitmap',
+    'PromiseRejectionEvent',
+    'ProgressEvent',
+    'Worker',
+    'createImageBitmap',
+    'caches',
+    'CacheStorage',
+    'Cache',
+    'reportError',
+    'OffscreenCanvas',
+    'ImageBitmapRenderingContext',
+    'GPU',
+    'GPUAdapter',
+    'GPUAdapterInfo',
+    'GPUBuffer',
+    'GPUBufferUsage',
+    'GPUCanvasContext',
+    'GPUColorWrite',
+    'GPUCommandBuffer',
+    'GPUCommandEncoder',
+    'GPUCompilationInfo',
+    'GPUCompilationMessage',
+    'GPUComputePassEncoder',
+    'GPUComputePipeline',
+    'GPUDevice',
+    'GPUDeviceLostInfo',
+    'GPUError',
+    'GPUBindGroup',
+    'GPUBindGroupLayout',
+    'GPUInternalError',
+    'GPUPipelineError',
+    'GPUUncapturedErrorEvent',
+    'GPUPipelineLayout',
+    'GPUQueue',
+    'GPUQuerySet',
+    'GPUMapMode',
+    'GPUOutOfMemoryError',
+    'GPURenderBundle',
+    'GPURenderBundleEncoder',
+    'GPURenderPassEncoder',
+    'GPURenderPipeline',
+    'GPUSampler',
+    'GPUShaderModule',
+    'GPUShaderStage',
+    'GPUSupportedFeatures',
+    'GPUSupportedLimits',
+    'GPUTexture',
+    'GPUTextureView',
+    'GPUTextureUsage',
+    'GPUValidationError',
+    'Lock',
+    'LockManager',
+    'onunhandledrejection',
+    'Location',
+    'location',
+    'Window',
+    'self',
+    'NavigatorUAData',
+    'alert',
+    'confirm',
+    'prompt',
+    'name',
+    'close',
+    'closed',
+    'onerror',
+    'onload',
+    'onbeforeunload',
+    'onunload',
+    'nodeBootstrap',
+  ],
+};
+
+/**
  * Names a worker provides to shipped functions although Node does not make them globals: `require`
  * (resolving from the user's project) and the compiler helpers of `installHelpers`.
  */
@@ -97,11 +210,12 @@ let known: ReadonlySet<string> | undefined;
 
 /**
  * Every name a shipped function may use without declaring it: the language's globals as this
- * version of V8 defines them (read from a fresh context, so `Iterator` or `Float16Array` appear
- * exactly when they exist), Node's globals, and what the worker provides.
+ * version of the engine defines them (read from a fresh context, so `Iterator` or `Float16Array`
+ * appear exactly when they exist), Node's globals, those of the runtime the workers run on (the
+ * parent's: see `platform/runtime.ts`), and what the worker provides.
  */
 export function workerGlobals(): ReadonlySet<string> {
-  known ??= new Set([...languageGlobals(), ...NODE_GLOBALS, ...WORKER_PROVIDED]);
+  known ??= new Set([...languageGlobals(), ...NODE_GLOBALS, ...RUNTIME_GLOBALS[currentRuntime()], ...WORKER_PROVIDED]);
   return known;
 }
 

@@ -4,7 +4,7 @@
  * closes, so a worker never outlives its parent.
  */
 
-import { supportsWatchdog } from '../platform/runtime.js';
+import { sendChecked, supportsWatchdog } from '../platform/runtime.js';
 import type { ParentMessage, WorkerMessage } from '../protocol/messages.js';
 import { FromWorker } from '../protocol/messages.js';
 import { installHelpers } from './helpers.js';
@@ -13,14 +13,13 @@ import { installProgress } from './progress.js';
 import { Runner } from './runner.js';
 import { watchParent } from './watchdog.js';
 
-const send = process.send?.bind(process);
-if (!send) {
+if (!process.send) {
   process.stderr.write('rxpool: this file is the worker entry point; rxpool starts it itself.\n');
   process.exit(1);
 }
 
 const outbox = new Outbox((batch: WorkerMessage[]) => {
-  if (process.connected) send(batch);
+  if (process.connected) sendChecked(process, batch);
 });
 const runner = new Runner(outbox);
 

@@ -4,9 +4,39 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { type ExecutorOptions, ProcessPoolExecutor, type WorkerEvent } from 'rxpool';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * A module of dist/ (CommonJS), loaded with require: Deno's CommonJS detection takes some of these
+ * files for ES modules when a test imports them (then `exports is not defined`).
+ */
+export function requireDist<T>(path: string): T {
+  return require(`../../dist/${path}`) as T;
+}
+
+/** The runtime running this suite, and so its workers (they run on `process.execPath`). */
+export const runtime =
+  requireDist<typeof import('../../dist/platform/runtime.js')>('platform/runtime.js').currentRuntime();
+
+/**
+ * Bun's transpiler, which compiles the test files (there is no tsx under `bun test`), inlines a
+ * `const` bound to a literal into the functions that use it: `const factor = 3; (x) => x * factor`
+ * becomes `(x) => x * 3`, so the function's source names no outer variable and nothing is refused.
+ */
+export const inlinesConstants = runtime === 'bun';
+
+/** Test files run under tsx on Node only: Bun and Deno compile them themselves (no `__name` calls). */
+export const underTsx = runtime === 'node';
+
+/** The arguments that make `process.execPath` run a script file (Deno needs `run -A`). */
+export function scriptArgs(file: string, ...args: string[]): string[] {
+  return runtime === 'deno' ? ['run', '-A', file, ...args] : [file, ...args];
+}
 
 /**
  * True while a process with this pid runs. A zombie (dead, not yet reaped by whoever adopted it)
