@@ -264,7 +264,8 @@ describe('a worker that dies while running a task', T, () => {
             : false,
     };
     test(`${name}: only that task fails, with exit details; other tasks complete; the pool heals`, options, () =>
-      withExecutor({ maxWorkers: 2 }, async ({ executor, pids }) => {
+      withExecutor({ maxWorkers: 2 }, async (recorded) => {
+        const { executor, pids } = recorded;
         const others = range(6).map((i) =>
           executor.submit((x: number) => new Promise((resolve) => setTimeout(() => resolve(x), 30)), i),
         );
@@ -280,6 +281,8 @@ describe('a worker that dies while running a task', T, () => {
         check(error);
         assert.deepEqual(await Promise.all(others), range(6));
         assert.equal(await executor.submit(() => 'healed'), 'healed');
+        // The task may fail a few ms before the process is gone (a worker announces process.exit).
+        await until(recorded, (e) => e.type === 'exit' && e.pid === error.pid);
         assert.equal(isAlive(error.pid as number), false);
       }),
     );

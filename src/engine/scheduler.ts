@@ -1,10 +1,4 @@
-import {
-  BrokenExecutorError,
-  CancelledError,
-  InitializerError,
-  TaskTimeoutError,
-  TerminatedWorkerError,
-} from '../errors.js';
+import { BrokenExecutorError, CancelledError, InitializerError, TaskTimeoutError } from '../errors.js';
 import {
   EMPTY,
   Observable,
@@ -24,12 +18,12 @@ import type {
   WorkerEvent,
 } from './events.js';
 import { now } from './events.js';
-import { diagnoseExit } from './exit-diagnosis.js';
 import { KeepAlive } from './keep-alive.js';
 import { sampleMemory } from './memory-sampler.js';
 import { DurationWindow, type ExecutorStats } from './pool-stats.js';
 import { nextMean, prefetchDepth } from './prefetch.js';
 import type { Outcome, Task } from './task.js';
+import { terminatedError } from './task-errors.js';
 import { TaskQueue } from './task-queue.js';
 import { unrefTimer } from './unref-timer.js';
 import type { WorkerCommand } from './worker-process.js';
@@ -518,16 +512,13 @@ class Pool implements PoolView {
     slot.subscription = undefined;
     const running = event.runningTaskId === undefined ? undefined : this.#dispatched.get(event.runningTaskId);
     if (running && running.slot === slot) {
-      const error = new TerminatedWorkerError({
-        workerId: slot.id,
-        pid: event.pid,
-        exitCode: event.code,
-        signal: event.signal,
-        stderr: event.stderr,
-        taskId: running.task.id,
-        functionName: running.task.fn.name,
-        hint: diagnoseExit(event.code, event.signal, event.stderr),
-      });
+      const error = terminatedError(
+        { workerId: slot.id, pid: event.pid },
+        event.code,
+        event.signal,
+        event.stderr,
+        running.task,
+      );
       this.#end(running.task, slot, { ok: false, error }, true);
     }
     const unstarted: Task[] = [];

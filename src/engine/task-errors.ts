@@ -1,5 +1,6 @@
-import { SerializationError } from '../errors.js';
+import { SerializationError, TerminatedWorkerError } from '../errors.js';
 import { SHIPPED_URL_SCHEME } from '../worker/compile.js';
+import { diagnoseExit } from './exit-diagnosis.js';
 import type { Task } from './task.js';
 
 /**
@@ -21,4 +22,24 @@ export function enrichTaskError(error: unknown, task: Task): unknown {
     { stage: 'function', path: missing, taskId: task.id, functionName: task.fn.name },
     { cause: error },
   );
+}
+
+/** The error of a task whose worker ended under it: how it ended, and a guess at why. */
+export function terminatedError(
+  worker: { readonly workerId: number; readonly pid: number | undefined },
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: string,
+  task: Task,
+): TerminatedWorkerError {
+  return new TerminatedWorkerError({
+    workerId: worker.workerId,
+    pid: worker.pid,
+    exitCode: code,
+    signal,
+    stderr,
+    taskId: task.id,
+    functionName: task.fn.name,
+    hint: diagnoseExit(code, signal, stderr),
+  });
 }

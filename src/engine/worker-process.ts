@@ -20,7 +20,7 @@ import { decodeThrown } from '../shipping/thrown.js';
 import { type ExitReason, now, type TaskEndEvent, type WorkerEvent } from './events.js';
 import { killOnExit } from './exit-hook.js';
 import { isolate, type Task } from './task.js';
-import { enrichTaskError } from './task-errors.js';
+import { enrichTaskError, terminatedError } from './task-errors.js';
 
 /** How to start a worker process. */
 export interface WorkerSpec {
@@ -100,6 +100,10 @@ class WorkerConnection {
   #initializer: WorkerSpec['initializer'];
   #startError: Error | undefined;
   #stderr = '';
+  /** The code the worker announced it was exiting with (FromWorker.Exiting). */
+  #exitCode: number | undefined;
+  /** The task that was running when the worker announced its exit (already failed by then). */
+  #exitingTaskId: number | undefined;
   #stopTimer: NodeJS.Timeout | undefined;
 
   constructor(spec: WorkerSpec, workerId: number, subscriber: Subscriber<WorkerEvent>) {
@@ -212,6 +216,8 @@ class WorkerConnection {
   #flush(): void {
     const child = this.#child;
     if (!this.#ready || this.#outbox.length === 0 || !child?.connected) return;
+    // A worker on its way out gets nothing more: what waits here runs elsewhere once it is gone.
+    if (this.#exitCode !== undefined) return;
     const items = this.#outbox;
     this.#outbox = [];
     // Tiny tasks share one message; large arguments are cut into messages of about BATCH_BYTES,
@@ -349,6 +355,9 @@ class WorkerConnection {
           this.#emit({ type: 'task-progress', taskId: task.id, value: message[2] });
           break;
         }
+        case FromWorker.Exiting:
+          this.#exiting(message[1]);
+          break;
         case FromWorker.Leftover:
           this.#emit({ type: 'worker-error', taskId: message[1], error: decodeThrown(message[2]) });
           break;
@@ -432,7 +441,34 @@ class WorkerConnection {
     this.#subscriber.next(event);
   }
 
+  /**
+   * The worker is ending with `code` by its own hand, somewhere in Node's exit (which takes tens of
+   * milliseconds more with the watchdog thread to stop): end it now, and report the code it chose.
+   */
+  #exiting(code: number): void {
+    if (this.#exited || this.#requested || this.#pid === undefined) return;
+    this.#exitCode = code;
+    const head = this.#inFlight[0];
+    if (head && this.#started) {
+      this.#inFlight.shift();
+      this.#started = false;
+      this.#exitingTaskId = head.id;
+      const worker = { workerId: this.#workerId, pid: this.#pid };
+      const error = terminatedError(worker, code, null, this.#stderr, head);
+      this.#emitTaskEnd(head, { ok: false, error }, performance.now() - this.#headStartedAt);
+    }
+    try {
+      process.kill(this.#pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#exitCode !== undefined && signal === 'SIGKILL') {
+      code = this.#exitCode;
+      signal = null;
+    }
     this.#exited = true;
     clearTimeout(this.#stopTimer);
     this.#forget();
@@ -464,7 +500,7 @@ class WorkerConnection {
       reason: this.#requested ?? (this.#ready ? 'crashed' : 'failed-to-start'),
       stderr: this.#stderr,
       error: error ?? this.#startError,
-      runningTaskId: running?.id,
+      runningTaskId: running?.id ?? this.#exitingTaskId,
       unstartedTaskIds: unstarted.map((task) => task.id),
     });
     this.#subscriber.complete();

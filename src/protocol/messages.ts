@@ -55,6 +55,12 @@ export const FromWorker = {
   Next: 8,
   /** A task reported progress with `reportProgress(value)`: `[Progress, taskId, value]`. */
   Progress: 9,
+  /**
+   * The process is ending on its own (a task called `process.exit(code)`): `[Exiting, code]`. The
+   * parent need not wait for the slow part of a Node exit (stopping the watchdog thread, tearing
+   * the heap down) to fail the task.
+   */
+  Exiting: 10,
 } as const;
 
 /**
@@ -91,7 +97,9 @@ export type InitializedMessage = [tag: typeof FromWorker.Initialized];
 export type InitFailedMessage = [tag: typeof FromWorker.InitFailed, thrown: ThrownRecord];
 export type NextMessage = [tag: typeof FromWorker.Next, taskId: number, value: unknown, records?: Placeholder[]];
 export type ProgressMessage = [tag: typeof FromWorker.Progress, taskId: number, value: unknown];
+export type ExitingMessage = [tag: typeof FromWorker.Exiting, code: number];
 export type WorkerMessage =
+  | ExitingMessage
   | ReadyMessage
   | OkMessage
   | ErrMessage

@@ -24,6 +24,19 @@ const outbox = new Outbox((batch: WorkerMessage[]) => {
 const runner = new Runner(outbox);
 
 process.on('disconnect', () => process.exit(0));
+// process.exit() ends in reallyExit, after every 'exit' listener ran: tell the parent the code then,
+// with the results still batched, so it can fail the task at once rather than after the teardown.
+const host = process as NodeJS.Process & { reallyExit?: (code?: number) => void };
+const reallyExit = host.reallyExit;
+if (typeof reallyExit === 'function') {
+  host.reallyExit = (code?: number) => {
+    if (process.connected) {
+      outbox.push([FromWorker.Exiting, code ?? 0]);
+      outbox.flush();
+    }
+    reallyExit.call(process, code);
+  };
+}
 process.on('message', (batch: ParentMessage[]) => runner.receive(batch));
 const onLeftover = (error: unknown) => {
   if (!process.connected) process.exit(0);
