@@ -9,7 +9,8 @@
 //
 // Options: --quick, --cases a,b, --pools a,b (row or pool ids; floors are always run), --runs N
 // (default 5, 1 with --quick; a row over its case's time budget gets fewer, marked ◦; --runs N
-// turns the budgets off), --no-floor, --out path/without-extension, --render results.json (rewrite
+// turns the budgets off), --param case.key=value (override a case parameter, e.g. payload.n=2000),
+// --no-floor, --out path/without-extension, --render results.json (rewrite
 // the .md of an earlier run from its raw numbers; nothing is run), --markdown (also rewrite the
 // README section between <!-- bench:start --> and <!-- bench:end --> from this run or --render's).
 import { execFileSync, spawn } from 'node:child_process';
@@ -89,7 +90,7 @@ if (opts.markdown) updateReadme(meta, results, `${outBase}.md`);
 
 async function runCase(caseId) {
   const spec = CASES[caseId];
-  const params = { ...(opts.quick ? spec.params.quick : spec.params.full) };
+  const params = { ...(opts.quick ? spec.params.quick : spec.params.full), ...opts.params[caseId] };
   if (caseId === 'cpu-bound') {
     params.spinIterations = spin.iterations;
     params.spinMs = spin.ms;
@@ -367,7 +368,7 @@ function fmtSeconds(ms) {
 
 /**
  * Iterations of `spin` that take about `targetMs` on this machine, now: a short probe gives a first
- * count, then the median of a few full-length runs corrects it once (the short probe is off by up
+ * count, then the median of a few full-length runs corrects it twice (the short probe is off by up
  * to 50% on a loaded machine).
  */
 function calibrateSpin(targetMs) {
@@ -383,7 +384,7 @@ function calibrateSpin(targetMs) {
   const probe = 200_000;
   timeOf(probe, 20); // JIT warm-up
   let iterations = Math.round((probe * targetMs) / timeOf(probe, 15));
-  iterations = Math.round((iterations * targetMs) / timeOf(iterations, 5));
+  for (let i = 0; i < 2; i++) iterations = Math.round((iterations * targetMs) / timeOf(iterations, 5));
   const ms = Number(timeOf(iterations, 5).toFixed(3));
   log(`calibrated spin: ${iterations} iterations, ${ms} ms`);
   return { iterations, ms };
@@ -452,7 +453,7 @@ function git(args) {
 }
 
 function parseArgs(argv) {
-  const o = { quick: false, floor: true };
+  const o = { quick: false, floor: true, params: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -470,7 +471,19 @@ function parseArgs(argv) {
     } else if (arg === '--out') o.out = value();
     else if (arg === '--render') o.render = value();
     else if (arg === '--markdown') o.markdown = true;
-    else if (arg === '--help' || arg === '-h') {
+    else if (arg === '--param') {
+      // --param payload.n=2000: overrides one of a case's parameters (a number or JSON)
+      const match = /^([\w-]+)\.(\w+)=(.+)$/.exec(value());
+      if (!match || !CASES[match[1]]) fail('--param needs case.key=value, e.g. --param payload.n=2000');
+      const [, caseId, key, raw] = match;
+      let parsed;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        fail(`--param ${caseId}.${key}: ${raw} is not a number or JSON`);
+      }
+      o.params[caseId] = { ...o.params[caseId], [key]: parsed };
+    } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport')[0]);
       process.exit(0);
     } else fail(`unknown option ${arg} (try --help)`);
