@@ -132,7 +132,7 @@ export function checkTargets(cases) {
       const rx = value(cases, 'payload', 'rxpool', key);
       const peer = bestPeer(cases, 'payload', key, 'higher', 'process');
       lines.push({
-        target: `payload, 100 KB ${type}: ≥ the best process peer`,
+        target: `payload, ${cases.payload.params.n.toLocaleString('en-US')} × 100 KB ${type}: ≥ the best process peer`,
         rxpool: measured(cases, 'payload', 'rxpool', rx, `${num(rx)} MB/s`),
         peer: peerCell(peer, ' MB/s'),
         ratio: ratioCell(rx, peer?.value, 'best process peer'),
