@@ -1,21 +1,27 @@
 // rxpool benchmark: every case, every pool, side by side in one run, each measurement in a fresh
-// process, medians of several runs, ratios against rxpool and against the bare-fork floor.
+// process, medians of several runs, ratios against rxpool and against the bare-fork floor, and the
+// targets of issue 7 (met / missed).
 //
-//   npm run bench                         # full run (10–18 min), writes bench/results/latest.{md,json}
-//   npm run bench -- --quick              # 1–2 min smoke run, writes bench/results/quick.{md,json}
+//   npm run bench                         # full run (~25 min on a loaded 2-core box), writes bench/results/latest.{md,json}
+//   npm run bench -- --markdown           # the same, then rewrites README.md's Performance section
+//   npm run bench -- --quick              # a few minutes, small sizes, writes bench/results/quick.{md,json}
 //   npm run bench -- --cases tiny-burst,payload --runs 3 --pools rxpool,jest-worker
 //
 // Options: --quick, --cases a,b, --pools a,b (row or pool ids; floors are always run), --runs N
-// (default 5, 3 for tiny-burst, 1 with --quick), --no-floor, --out path/without-extension,
-// --render results.json (rewrite the .md of an earlier run from its raw numbers; nothing is run).
+// (default 5, 1 with --quick; a row over its case's time budget gets fewer, marked ◦; --runs N
+// turns the budgets off), --param case.key=value (override a case parameter, e.g. payload.n=2000),
+// --no-floor, --out path/without-extension, --render results.json (rewrite
+// the .md of an earlier run from its raw numbers; nothing is run), --markdown (also rewrite the
+// README section between <!-- bench:start --> and <!-- bench:end --> from this run or --render's).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { CASES } from './lib/cases.mjs';
+import { CASES, median } from './lib/cases.mjs';
 import { POOLS, tasks } from './lib/pools.mjs';
+import { readmeSection, targetsTable } from './lib/targets.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -31,6 +37,7 @@ if (opts.render) {
   writeFileSync(`${base}.md`, render(meta, cases));
   formatWithBiome([`${base}.md`]);
   process.stdout.write(readFileSync(`${base}.md`, 'utf8'));
+  if (opts.markdown) updateReadme(meta, cases, `${base}.md`);
   process.exit(0);
 }
 const caseIds = opts.cases ?? Object.keys(CASES);
@@ -56,12 +63,14 @@ const meta = {
   nproc: nproc(),
   cpu: cpus()[0]?.model ?? 'unknown',
   loadavgBefore: loadavg().map((x) => Number(x.toFixed(2))),
-  runs: opts.runs ?? (opts.quick ? 1 : 'default (5; tiny-burst 3)'),
+  runs: opts.runs ?? (opts.quick ? 1 : 'default (5; fewer for a row over its case time budget, marked ◦)'),
   quick: opts.quick,
   versions: versions(),
-  commit: git(['rev-parse', '--short', 'HEAD']),
+  commit: commit(),
 };
-const spin = caseIds.includes('cpu-bound') ? calibrateSpin(5) : undefined;
+const spin = caseIds.includes('cpu-bound')
+  ? calibrateSpin((opts.quick ? CASES['cpu-bound'].params.quick : CASES['cpu-bound'].params.full).targetMs)
+  : undefined;
 if (spin) meta.spinCalibration = spin;
 
 const results = {};
@@ -75,12 +84,13 @@ writeFileSync(`${outBase}.json`, `${JSON.stringify({ meta, cases: results }, nul
 formatWithBiome([`${outBase}.md`, `${outBase}.json`]);
 process.stdout.write(`\n${readFileSync(`${outBase}.md`, 'utf8')}`);
 log(`wrote ${relative(process.cwd(), `${outBase}.md`)} and .json (${meta.wallSeconds} s)`);
+if (opts.markdown) updateReadme(meta, results, `${outBase}.md`);
 
 // ---------------------------------------------------------------------------------------------
 
 async function runCase(caseId) {
   const spec = CASES[caseId];
-  const params = { ...(opts.quick ? spec.params.quick : spec.params.full) };
+  const params = { ...(opts.quick ? spec.params.quick : spec.params.full), ...opts.params[caseId] };
   if (caseId === 'cpu-bound') {
     params.spinIterations = spin.iterations;
     params.spinMs = spin.ms;
@@ -102,12 +112,13 @@ async function runCase(caseId) {
     }
   }
   const runs = runsFor(spec);
+  for (const row of rows) row.maxRuns = runs;
   log(`\n## ${spec.title}  (${rows.length} rows × ${runs} runs)`);
   for (let r = 0; r < runs; r++) {
     // Rotate the order each run, so no row always runs first (or right after the heaviest one).
     const order = rows.map((_, i) => rows[(i + r) % rows.length]);
     for (const row of order) {
-      if (row.stopped) continue;
+      if (row.stopped || row.runs.length >= row.maxRuns) continue;
       const t0 = performance.now();
       const result = row.floor ? await measureFloor(row.floor, params) : await measureRow(caseId, row.id, params);
       row.runs.push(result);
@@ -116,12 +127,25 @@ async function runCase(caseId) {
       );
       // A pool that hangs or breaks does so every time: measure it once, not five times.
       if (spec.stopOnFailure && (result.failed || !result.ok)) row.stopped = true;
+      // Time budget: a row other than rxpool's main one gets at most `rowBudgetSeconds` in this
+      // case; after its first run, its run count is lowered to fit (at least 1). Not with --runs.
+      const budget = spec.rowBudgetSeconds;
+      if (budget && !opts.runs && r === 0 && row.id !== 'rxpool') {
+        const seconds = (performance.now() - t0) / 1000;
+        const fit = Math.max(1, Math.min(runs, Math.floor(budget / seconds)));
+        if (fit < runs) {
+          row.maxRuns = fit;
+          row.reduced = `${fit} run${fit > 1 ? 's' : ''} instead of ${runs}: one run took ${seconds.toFixed(1)} s, the budget is ${budget} s per row`;
+          log(`[${caseId}] ${row.id}: ${row.reduced}`);
+        }
+      }
     }
   }
   for (const row of rows) {
     row.summary = summarize(spec, row.runs);
     delete row.floor;
     delete row.stopped;
+    delete row.maxRuns;
   }
   addRatios(spec, rows);
   return { title: spec.title, measures: spec.measures, params, runs, rows };
@@ -129,9 +153,8 @@ async function runCase(caseId) {
 
 function measureRow(caseId, rowId, params) {
   const spec = CASES[caseId];
-  return runChild([CASE_SCRIPT, caseId, rowId, JSON.stringify(params)], spec.timeoutMs(params)).then(
-    ({ result, error }) => result ?? { ok: false, error },
-  );
+  const args = [...(spec.nodeArgs ?? []), CASE_SCRIPT, caseId, rowId, JSON.stringify(params)];
+  return runChild(args, spec.timeoutMs(params)).then(({ result, error }) => result ?? { ok: false, error });
 }
 
 async function measureFloor(floor, params) {
@@ -196,11 +219,6 @@ function summarize(spec, runResults) {
   return summary;
 }
 
-function median(sorted) {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /**
  * Relative speed against rxpool and against the floor: > 1 means this row is faster. For
  * throughputs that is value / reference; for times it is reference / value.
@@ -244,6 +262,11 @@ function render(meta, cases) {
   );
   out.push(
     "- **vs rxpool** / **vs floor**: relative speed, > 1 = this row is faster (for times: reference time / this time). The floor is a bare `child_process.fork` with `serialization: 'advanced'` (rxpool's transport), no library. Thread pools are not like-for-like with process pools.",
+    '- runs: `5/5` = good runs / runs; ◦ = fewer runs than the default, because the row went over its time budget in that case (see the note under the table).',
+    '',
+    '## Targets',
+    '',
+    targetsTable(cases),
     '',
   );
   for (const [caseId, c] of Object.entries(cases)) {
@@ -284,8 +307,9 @@ function render(meta, cases) {
         );
       }
       const good = row.runs.filter((r) => r.ok).length;
-      cells.push(`${good}/${row.runs.length}`);
+      cells.push(`${good}/${row.runs.length}${row.reduced ? ' ◦' : ''}`);
       out.push(`| ${cells.join(' | ')} |`);
+      if (row.reduced) notes.push({ label: row.label, run: 1, text: `◦ ${row.reduced}` });
       row.runs.forEach((r, i) => {
         const note = (text) => notes.push({ label: row.label, run: i + 1, text });
         if (!r.ok) note(`✗ ${r.error}`);
@@ -342,27 +366,26 @@ function fmtSeconds(ms) {
 
 // --- setup -------------------------------------------------------------------------------------
 
-/** Iterations of `spin` that take about `targetMs` on this machine, now (median of several tries). */
+/**
+ * Iterations of `spin` that take about `targetMs` on this machine, now: a short probe gives a first
+ * count, then the median of a few full-length runs corrects it twice (the short probe is off by up
+ * to 50% on a loaded machine).
+ */
 function calibrateSpin(targetMs) {
+  const timeOf = (n, tries) => {
+    const times = [];
+    for (let i = 0; i < tries; i++) {
+      const t0 = performance.now();
+      tasks.spin(n);
+      times.push(performance.now() - t0);
+    }
+    return median(times.sort((a, b) => a - b));
+  };
   const probe = 200_000;
-  for (let i = 0; i < 20; i++) tasks.spin(probe); // JIT warm-up
-  const times = [];
-  for (let i = 0; i < 15; i++) {
-    const t0 = performance.now();
-    tasks.spin(probe);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  const iterations = Math.round((probe * targetMs) / median(times));
-  // Check the calibrated count once more: this is the per-task time `ideal` is computed from.
-  const check = [];
-  for (let i = 0; i < 15; i++) {
-    const t0 = performance.now();
-    tasks.spin(iterations);
-    check.push(performance.now() - t0);
-  }
-  check.sort((a, b) => a - b);
-  const ms = Number(median(check).toFixed(3));
+  timeOf(probe, 20); // JIT warm-up
+  let iterations = Math.round((probe * targetMs) / timeOf(probe, 15));
+  for (let i = 0; i < 2; i++) iterations = Math.round((iterations * targetMs) / timeOf(iterations, 5));
+  const ms = Number(timeOf(iterations, 5).toFixed(3));
   log(`calibrated spin: ${iterations} iterations, ${ms} ms`);
   return { iterations, ms };
 }
@@ -379,7 +402,7 @@ function formatWithBiome(files) {
 
 function versions() {
   const out = {};
-  for (const name of ['piscina', 'tinypool', 'workerpool', 'jest-worker']) {
+  for (const name of ['piscina', 'tinypool', 'workerpool', 'jest-worker', 'worker-farm', 'poolifier']) {
     try {
       out[name] = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
     } catch {
@@ -397,6 +420,30 @@ function nproc() {
   }
 }
 
+/**
+ * Replaces the README's text between `<!-- bench:start -->` and `<!-- bench:end -->` with the
+ * summary of this run (targets, machine, commands). The markers must be there already.
+ */
+function updateReadme(meta, cases, mdFile) {
+  const readme = join(ROOT, 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const start = text.indexOf('<!-- bench:start -->');
+  const endMarker = '<!-- bench:end -->';
+  const end = text.indexOf(endMarker);
+  if (start === -1 || end < start) fail('README.md has no <!-- bench:start --> ... <!-- bench:end --> markers');
+  const link = relative(ROOT, mdFile);
+  writeFileSync(readme, text.slice(0, start) + readmeSection(meta, cases, link) + text.slice(end + endMarker.length));
+  formatWithBiome([readme]);
+  log(`updated README.md (Performance section, from ${link})`);
+}
+
+/** The commit measured, `+changes` when tracked files (other than results and README) differ from it. */
+function commit() {
+  const hash = git(['rev-parse', '--short', 'HEAD']);
+  const dirty = git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results', ':!README.md']);
+  return dirty && dirty !== 'unknown' ? `${hash}+changes` : hash;
+}
+
 function git(args) {
   try {
     return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -406,7 +453,7 @@ function git(args) {
 }
 
 function parseArgs(argv) {
-  const o = { quick: false, floor: true };
+  const o = { quick: false, floor: true, params: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -423,7 +470,20 @@ function parseArgs(argv) {
       if (!Number.isInteger(o.runs) || o.runs < 1) fail('--runs must be a positive integer');
     } else if (arg === '--out') o.out = value();
     else if (arg === '--render') o.render = value();
-    else if (arg === '--help' || arg === '-h') {
+    else if (arg === '--markdown') o.markdown = true;
+    else if (arg === '--param') {
+      // --param payload.n=2000: overrides one of a case's parameters (a number or JSON)
+      const match = /^([\w-]+)\.(\w+)=(.+)$/.exec(value());
+      if (!match || !CASES[match[1]]) fail('--param needs case.key=value, e.g. --param payload.n=2000');
+      const [, caseId, key, raw] = match;
+      let parsed;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        fail(`--param ${caseId}.${key}: ${raw} is not a number or JSON`);
+      }
+      o.params[caseId] = { ...o.params[caseId], [key]: parsed };
+    } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport')[0]);
       process.exit(0);
     } else fail(`unknown option ${arg} (try --help)`);

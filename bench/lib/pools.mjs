@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const TASKS = fileURLToPath(new URL('../fixtures/tasks.cjs', import.meta.url));
-const WORKERPOOL_WORKER = fileURLToPath(new URL('../fixtures/workerpool-worker.cjs', import.meta.url));
+const fixture = (name) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+const WORKERPOOL_WORKER = fixture('workerpool-worker.cjs');
+const WORKER_FARM_WORKER = fixture('worker-farm-worker.cjs');
+const POOLIFIER_THREAD_WORKER = fixture('poolifier-thread-worker.cjs');
+const POOLIFIER_CLUSTER_WORKER = fixture('poolifier-cluster-worker.cjs');
 const tasks = require(TASKS);
 const NAMES = Object.keys(tasks);
 
@@ -78,6 +82,34 @@ export const POOLS = {
     kind: 'thread',
     load: () => jestWorker(true),
   },
+  'worker-farm': {
+    label: 'worker-farm',
+    kind: 'process',
+    async load() {
+      const { default: workerFarm } = await import('worker-farm');
+      return (workers) => {
+        // Default options but the worker count; its defaults retry a call whose worker died forever.
+        const farm = workerFarm({ maxConcurrentWorkers: workers }, WORKER_FARM_WORKER, NAMES);
+        return {
+          call: (name, arg) =>
+            new Promise((resolve, reject) => {
+              farm[name](arg ?? null, (error, value) => (error ? reject(error) : resolve(value)));
+            }),
+          close: () => new Promise((resolve) => workerFarm.end(farm, resolve)),
+        };
+      };
+    },
+  },
+  'poolifier-cluster': {
+    label: 'poolifier `FixedClusterPool`',
+    kind: 'process',
+    load: () => poolifier('cluster'),
+  },
+  'poolifier-thread': {
+    label: 'poolifier `FixedThreadPool`',
+    kind: 'thread',
+    load: () => poolifier('thread'),
+  },
 };
 
 /** Imports pool `id` and starts it with `workers` workers. */
@@ -108,6 +140,17 @@ async function jestWorker(enableWorkerThreads) {
   return (workers) => {
     const worker = new Worker(TASKS, { numWorkers: workers, exposedMethods: NAMES, enableWorkerThreads });
     return { call: (name, arg) => worker[name](arg), close: () => worker.end() };
+  };
+}
+
+async function poolifier(type) {
+  const { FixedClusterPool, FixedThreadPool } = await import('poolifier');
+  return (workers) => {
+    const pool =
+      type === 'cluster'
+        ? new FixedClusterPool(workers, POOLIFIER_CLUSTER_WORKER)
+        : new FixedThreadPool(workers, POOLIFIER_THREAD_WORKER);
+    return { call: (name, arg) => pool.execute(arg, name), close: () => pool.destroy() };
   };
 }
 
