@@ -130,7 +130,7 @@ async function runCase(caseId) {
       // Time budget: a row other than rxpool's main one gets at most `rowBudgetSeconds` in this
       // case; after its first run, its run count is lowered to fit (at least 1). Not with --runs.
       const budget = spec.rowBudgetSeconds;
-      if (budget && !opts.runs && r === 0 && row.id !== 'rxpool') {
+      if (budget && !opts.runs && r === 0 && row.id !== 'rxpool' && !row.stopped) {
         const seconds = (performance.now() - t0) / 1000;
         const fit = Math.max(1, Math.min(runs, Math.floor(budget / seconds)));
         if (fit < runs) {
@@ -302,14 +302,16 @@ function render(meta, cases) {
         const uniq = (f) => [...new Set(row.runs.map(f).filter(Boolean))].join(' / ') || '–';
         cells.push(
           uniq((r) => (r.ok ? r.outcome.crash : 'bench error')),
-          uniq((r) => r.outcome?.next),
+          uniq((r) => (r.outcome?.crash === 'rejects' ? r.outcome.next : 'not tried')),
           uniq((r) => shorten(r.outcome?.error?.replace(/pid \d+/g, 'pid …').replace(/\|/g, '\\|'), 110)),
         );
       }
       const good = row.runs.filter((r) => r.ok).length;
-      cells.push(`${good}/${row.runs.length}${row.reduced ? ' ◦' : ''}`);
+      // A row stopped after a failure (stopOnFailure) ran once for that reason, not for its budget.
+      const reduced = row.reduced && !(spec.stopOnFailure && row.runs.some((r) => r.failed || !r.ok));
+      cells.push(`${good}/${row.runs.length}${reduced ? ' ◦' : ''}`);
       out.push(`| ${cells.join(' | ')} |`);
-      if (row.reduced) notes.push({ label: row.label, run: 1, text: `◦ ${row.reduced}` });
+      if (reduced) notes.push({ label: row.label, run: 1, text: `◦ ${row.reduced}` });
       row.runs.forEach((r, i) => {
         const note = (text) => notes.push({ label: row.label, run: i + 1, text });
         if (!r.ok) note(`✗ ${r.error}`);

@@ -387,6 +387,7 @@ export const CASES = {
           );
           if (crash.state !== 'rejected') {
             outcome.crash = crash.state === 'hangs' ? 'hangs' : `resolves to ${String(crash.value)}`;
+            outcome.next = 'not tried';
             break;
           }
           outcome.error ||= firstLine(crash.value);
