@@ -32,6 +32,7 @@ export {
   TerminatedWorkerError,
   type WorkerExit,
 } from './errors.js';
+export type { Chunksize } from './executor/chunk-sizer.js';
 export { type ExecutorState, ProcessPoolExecutor, type ShutdownOptions, type Streamed } from './executor/executor.js';
 export { Future, type FutureState } from './executor/future.js';
 export type { MapOptions } from './executor/map.js';
