@@ -18,11 +18,16 @@ export class ChunkSizer {
 
   constructor(option: Chunksize | undefined) {
     this.auto = option === 'auto';
+    this.#size = ChunkSizer.initialSize(option);
+  }
+
+  /** The first chunk size for `option`; throws RangeError when the option is invalid. */
+  static initialSize(option: Chunksize | undefined): number {
     const size = option === undefined || option === 'auto' ? 1 : option;
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) {
       throw new RangeError(`chunksize must be 'auto' or an integer of at least 1, got ${String(option)}`);
     }
-    this.#size = size;
+    return size;
   }
 
   /** Items for the next task. */

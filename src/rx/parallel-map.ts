@@ -89,7 +89,7 @@ export function parallelMap<T, R>(
   const retries = checkCount('retries', options.retries ?? 0, 0);
   const onCancel = options.onCancel ?? 'finish';
   if (onCancel !== 'finish' && onCancel !== 'kill') throw new TypeError(`onCancel must be 'finish' or 'kill'`);
-  new ChunkSizer(options.chunksize); // checks the option now, not at subscription
+  ChunkSizer.initialSize(options.chunksize); // checks the option now, not at subscription
   const maxBuffer = checkCount('maxBuffer', options.maxBuffer ?? 10_000, 1);
   const timeout = checkPositive('timeout', options.timeout);
   if (options.workers !== undefined) checkCount('workers', options.workers, 1);
