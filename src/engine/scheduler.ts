@@ -22,6 +22,7 @@ import { KeepAlive } from './keep-alive.js';
 import { sampleMemory } from './memory-sampler.js';
 import { DurationWindow, type ExecutorStats } from './pool-stats.js';
 import { nextMean, prefetchDepth } from './prefetch.js';
+import { Relay } from './relay.js';
 import type { Outcome, Task } from './task.js';
 import { terminatedError } from './task-errors.js';
 import { TaskQueue } from './task-queue.js';
@@ -113,7 +114,7 @@ type PoolMade = Omit<MemoryEvent, 'workerId' | 'pid' | 'time'> | Omit<RecycleEve
 
 interface Slot {
   readonly id: number;
-  readonly commands: Subject<WorkerCommand>;
+  readonly commands: Relay<WorkerCommand>;
   subscription: Subscription | undefined;
   pid: number | undefined;
   ready: boolean;
@@ -345,7 +346,7 @@ class Pool implements PoolView {
   #spawnSlot(): Slot {
     const slot: Slot = {
       id: this.#nextWorkerId++,
-      commands: new Subject<WorkerCommand>(),
+      commands: new Relay<WorkerCommand>(),
       subscription: undefined,
       pid: undefined,
       ready: false,

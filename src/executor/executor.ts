@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { WorkerEvent } from '../engine/events.js';
 import type { ExecutorStats } from '../engine/pool-stats.js';
+import { Relay } from '../engine/relay.js';
 import { type PoolView, type SchedulerControl, schedule } from '../engine/scheduler.js';
 import { Task, type TaskSpec } from '../engine/task.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
@@ -96,7 +97,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   readonly #options: ResolvedOptions;
   readonly #functions: FunctionRegistry;
   readonly #serializers: SerializerScope;
-  readonly #tasks = new Subject<Task>();
+  readonly #tasks = new Relay<Task>();
   readonly #control = new Subject<SchedulerControl>();
   readonly #maxWorkers$: BehaviorSubject<number>;
   readonly #open$ = new BehaviorSubject(true);
@@ -117,7 +118,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       serializers: () => serializers.current(),
     });
     this.#maxWorkers$ = new BehaviorSubject(this.#options.maxWorkers);
-    const events = new Subject<WorkerEvent>();
+    const events = new Relay<WorkerEvent>();
     this.events$ = events.asObservable();
     const { initializer, initArgs } = this.#options;
     const spec: WorkerSpec = {

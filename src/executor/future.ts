@@ -22,29 +22,44 @@ export class ProgressRelay implements TaskListener {
 /** Where a Future is: `pending` (queued or waiting on a worker), `running`, or settled. */
 export type FutureState = 'pending' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
 
+/** Marks a rejection as handled: an unobserved Future's failure stays inside it. */
+const ignore = (): void => {};
+
 /**
- * The eventual result of a task submitted to an executor. Await it like a promise; ask its `state`;
- * `cancel()` it while it has not started.
+ * The eventual result of a task submitted to an executor: a native Promise (await it, pass it to
+ * `Promise.all`, chain it) that can also tell its `state` and `cancel()` the task while it has not
+ * started.
  *
  * A Future that nobody awaits never raises an unhandled rejection: like Python's futures, its
  * failure stays inside it until asked for. (The failure also shows on `executor.events$`.)
+ * `then`, `catch` and `finally` return plain Promises.
  */
-export class Future<T> implements PromiseLike<T> {
+export class Future<T> extends Promise<T> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
   readonly #task: Task;
   readonly #cancel: (task: Task) => void;
   readonly #relay: ProgressRelay | undefined;
-  #promise: Promise<T> | undefined;
-  #resolve: ((value: T) => void) | undefined;
-  #reject: ((reason: unknown) => void) | undefined;
 
   /** @internal Futures come from `executor.submit()`. */
   constructor(task: Task, cancel: (task: Task) => void, relay?: ProgressRelay) {
+    let resolve: (value: T) => void = ignore;
+    let reject: (reason: unknown) => void = ignore;
+    super((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     this.#task = task;
     this.#cancel = cancel;
     this.#relay = relay;
-    task.onSettled(() => {
+    task.onSettled(({ outcome }) => {
       relay?.complete();
-      this.#settled();
+      if (!outcome) return;
+      if (outcome.ok) return resolve(outcome.value as T);
+      reject(outcome.error);
+      Promise.prototype.then.call(this, undefined, ignore);
     });
   }
 
@@ -81,41 +96,11 @@ export class Future<T> implements PromiseLike<T> {
     return this.#task.state === 'cancelled';
   }
 
-  // biome-ignore lint/suspicious/noThenProperty: a Future is a PromiseLike by design
-  then<R1 = T, R2 = never>(
-    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    return this.#asPromise().then(onFulfilled, onRejected);
-  }
-
-  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
-    return this.#asPromise().catch(onRejected);
-  }
-
-  finally(onFinally?: (() => void) | null): Promise<T> {
-    return this.#asPromise().finally(onFinally);
-  }
-
-  get [Symbol.toStringTag](): string {
+  override get [Symbol.toStringTag](): string {
     return 'Future';
   }
-
-  #asPromise(): Promise<T> {
-    if (!this.#promise) {
-      this.#promise = new Promise<T>((resolve, reject) => {
-        this.#resolve = resolve;
-        this.#reject = reject;
-      });
-      this.#settled();
-    }
-    return this.#promise;
-  }
-
-  #settled(): void {
-    const outcome = this.#task.outcome;
-    if (!outcome || !this.#resolve || !this.#reject) return;
-    if (outcome.ok) this.#resolve(outcome.value as T);
-    else this.#reject(outcome.error);
-  }
 }
+
+// `await future` takes V8's fast path only when `future.constructor` is Promise itself; `instanceof
+// Future` still holds.
+Object.defineProperty(Future.prototype, 'constructor', { value: Promise, writable: true, configurable: true });
