@@ -288,6 +288,43 @@ describe('a worker that dies while running a task', T, () => {
     );
   }
 
+  test('a task reserved on a replacement that is still starting runs on a worker that goes idle first', T, () =>
+    withExecutor(
+      {
+        maxWorkers: 2,
+        // The replacement (worker 3) boots slowly here, so the survivor is idle long before it is ready.
+        initializer: () => {
+          if (process.env.RXPOOL_WORKER_ID === '3') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+        },
+      },
+      async (recorded) => {
+        const { executor, events } = recorded;
+        const sleep = (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(process.pid), ms));
+        const [a, b] = await Promise.all([executor.submit(sleep, 50), executor.submit(sleep, 50)]);
+        assert.notEqual(a, b, 'both workers are up');
+        const survivor = executor.submit(sleep, 100);
+        const error = await executor
+          .submit(() => process.exit(1))
+          .then(
+            () => assert.fail('should reject'),
+            (e: unknown) => e,
+          );
+        assert.ok(error instanceof TerminatedWorkerError);
+        // The survivor is busy and the replacement starting: the next task is reserved on the latter...
+        const next = executor.submit(() => process.pid);
+        const survivorPid = await survivor;
+        // ...and taken back by the survivor once its task ends, instead of waiting 3 s for the boot.
+        assert.equal(await next, survivorPid);
+        const replacement = events.find((e) => e.type === 'spawned' && e.workerId === 3);
+        assert.ok(replacement, 'a replacement was started');
+        assert.ok(
+          !events.some((e) => e.type === 'ready' && e.workerId === 3),
+          'it ran before the replacement was ready',
+        );
+      },
+    ),
+  );
+
   const noV8Heap = {
     ...T,
     skip:

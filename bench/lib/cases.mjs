@@ -348,7 +348,7 @@ export const CASES = {
   'crash-recovery': {
     title: 'crash-recovery: a task calls process.exit(1), 100 times per run',
     measures:
-      "Each crash: a task writes the epoch time (`performance.timeOrigin + performance.now()`) and its worker id to a file, then calls `process.exit(1)`. **exit → rejection** = from that instant to the rejection handler in the parent (median of the run's crashes; `worst` = the run's maximum). **next task** = latency of one `inc` submitted on the rejection. **exit → full size** = from the exit to the first answer of a second live worker: 2 `whoami` tasks (sleep 20 ms, return `pid:threadId`) in flight, another one whenever one returns, until 2 distinct workers answered; minus that task's sleep. rxpool also from `events$`: `exit` event → rejection, `exit` event → the replacement's `ready` event. Lower is better. A pool whose crashing task does not settle within 5 s \"hangs\": it is measured once, not repeated. rxpool crashes 100 times per run; peers are capped at 20 crashes per run (column `crashes`) to keep the run short.",
+      "Each crash starts from an idle pool (every task of the round before has returned). A task writes the epoch time (`performance.timeOrigin + performance.now()`) and its worker id to a file, then calls `process.exit(1)`. **exit → rejection** = from that instant to the rejection handler in the parent (median of the run's crashes; `worst` = the run's maximum). **next task** = latency of one `inc` submitted on the rejection. **exit → full size** = from the exit to the first answer of a second live worker: 2 `whoami` tasks (sleep 20 ms, return `pid:threadId`) in flight, another one whenever one returns, until 2 distinct workers answered; minus that task's sleep. rxpool also from `events$`: `exit` event → rejection, `exit` event → the replacement's `ready` event. Lower is better. A pool whose crashing task does not settle within 5 s \"hangs\": it is measured once, not repeated. rxpool crashes 100 times per run; peers are capped at 20 crashes per run (column `crashes`) to keep the run short.",
     params: {
       full: { crashes: 100, peerCrashes: 20, timeoutMs: 5_000 },
       quick: { crashes: 10, peerCrashes: 5, timeoutMs: 5_000 },
@@ -554,35 +554,45 @@ async function burst(submit, n) {
  * Keeps 2 `whoami` tasks in flight (one more whenever one returns) until every worker has
  * answered. Returns when the first answer and the first answer of the last worker arrived, each
  * minus the sleep the task measured, relative to `t0` (`firstMs`, `allMs`) and as
- * `performance.now()` times (`allAt`).
+ * `performance.now()` times (`allAt`). Settles once the last task sent has returned too, so the
+ * pool is idle when the caller goes on.
  */
 function allAnswered(pool, t0, maxTasks = 500) {
   return new Promise((resolve, reject) => {
     const seen = new Set();
     let firstMs;
     let sent = 0;
-    let done = false;
+    let inFlight = 0;
+    /** @type {{ firstMs: number, allMs: number, allAt: number } | undefined} */
+    let answer;
+    let failed = false;
+    const fail = (error) => {
+      failed = true;
+      reject(error);
+    };
     const send = () => {
       sent++;
+      inFlight++;
       Promise.resolve(pool.call('whoami', WHOAMI_SLEEP_MS)).then((r) => {
-        if (done) return;
+        inFlight--;
+        if (failed) return;
+        if (answer) {
+          if (inFlight === 0) resolve(answer);
+          return;
+        }
         const at = now() - r?.sleptMs;
         if (typeof r?.id !== 'string' || !(r.sleptMs >= WHOAMI_SLEEP_MS - 1)) {
-          done = true;
-          reject(new Error(`wrong result: whoami returned ${JSON.stringify(r)}`));
+          fail(new Error(`wrong result: whoami returned ${JSON.stringify(r)}`));
           return;
         }
         firstMs ??= at - t0;
         seen.add(r.id);
         if (seen.size >= WORKERS) {
-          done = true;
-          resolve({ firstMs, allMs: at - t0, allAt: at });
+          answer = { firstMs, allMs: at - t0, allAt: at };
+          if (inFlight === 0) resolve(answer);
         } else if (sent < maxTasks) send();
-        else {
-          done = true;
-          reject(new Error(`only ${seen.size} worker(s) answered ${sent} tasks`));
-        }
-      }, reject);
+        else fail(new Error(`only ${seen.size} worker(s) answered ${sent} tasks`));
+      }, fail);
     };
     for (let i = 0; i < WORKERS; i++) send();
   });

@@ -1,4 +1,10 @@
-import { BrokenExecutorError, CancelledError, InitializerError, TaskTimeoutError } from '../errors.js';
+import {
+  BrokenExecutorError,
+  CancelledError,
+  InitializerError,
+  TaskTimeoutError,
+  TerminatedWorkerError,
+} from '../errors.js';
 import {
   EMPTY,
   Observable,
@@ -68,6 +74,8 @@ export type SchedulerControl =
   /** Fail every task with `error`, kill every worker, then complete. */
   | { readonly kind: 'kill'; readonly error: Error };
 
+/** A dead worker is replaced within this long, even if tasks keep the pool busy (see `#replaceSoon`). */
+const REPLACE_WITHIN_MS = 50;
 /** Consecutive workers that may fail to start before the pool is declared broken. */
 const MAX_START_FAILURES = 3;
 /** Worker memory is sampled at most this often per pool, after a task ends. */
@@ -124,6 +132,14 @@ interface Slot {
   readonly tasks: Set<Task>;
   /** Tasks ever sent to it. */
   assigned: number;
+  /**
+   * It replaces a worker that died. While it starts, a ready worker that goes idle takes back the
+   * task reserved on it rather than let it wait for the boot. Other workers keep theirs, so every
+   * worker the pool starts for its tasks takes part in them.
+   */
+  readonly lends: boolean;
+  /** It died and was counted for replacement. */
+  lost: boolean;
   /** Tasks it finished. */
   tasksRun: number;
   /** Set once it must be retired as soon as it is idle. */
@@ -151,6 +167,10 @@ class Pool implements PoolView {
   #maxWorkers = 1;
   #nextWorkerId = 1;
   #everReady = false;
+  /** Workers that died and have not been replaced yet. */
+  #deathsToReplace = 0;
+  /** A replacement waits for a quiet moment (see `#replaceSoon`): its deadline. */
+  #replacing: NodeJS.Timeout | undefined;
   #startFailures = 0;
   /** Mean task duration (ms), an exponentially weighted moving average: it sizes prefetching. */
   #meanDuration: number | undefined;
@@ -189,10 +209,37 @@ class Pool implements PoolView {
     };
   }
 
-  /** Spawns a worker before any task asks for one, while the pool is open and below its size. */
-  #spawnAhead(): void {
-    if (this.#ending || this.#draining || this.#disposed) return;
-    if (this.#liveSlots() < this.#maxWorkers) this.#spawnSlot();
+  /**
+   * Replaces a dead worker before any task asks for it, at a quiet moment: forking blocks the
+   * parent for 10 ms or more, which would delay every answer on its way (say, of the task the
+   * crashed one's owner resubmits at once). So it waits until no task is in flight, or
+   * REPLACE_WITHIN_MS at most. A task that finds no worker starts one itself, at once.
+   */
+  #replaceSoon(slot: Slot): void {
+    if (slot.lost) return;
+    slot.lost = true;
+    this.#deathsToReplace++;
+    this.#replacing ??= setTimeout(() => this.#replaceNow(), REPLACE_WITHIN_MS).unref();
+    // In the next turn: the failed task's owner hears of it first, and may submit more.
+    this.#replaceIfQuiet();
+  }
+
+  #replaceIfQuiet(): void {
+    setImmediate(() => {
+      if (this.#dispatched.size === 0) this.#replaceNow();
+    });
+  }
+
+  #replaceNow(): void {
+    clearTimeout(this.#replacing);
+    this.#replacing = undefined;
+    while (this.#deathsToReplace > 0 && this.#canSpawn()) this.#spawnSlot();
+    this.#deathsToReplace = 0;
+  }
+
+  /** Whether the pool, open and below its size, may start a worker no task asked for. */
+  #canSpawn(): boolean {
+    return !this.#ending && !this.#draining && !this.#disposed && this.#liveSlots() < this.#maxWorkers;
   }
 
   submit(task: Task): void {
@@ -223,6 +270,7 @@ class Pool implements PoolView {
 
   dispose(): void {
     this.#disposed = true;
+    clearTimeout(this.#replacing);
     this.#keepAlive.release();
     for (const { timer } of this.#dispatched.values()) clearTimeout(timer);
     for (const slot of this.#slots.values()) {
@@ -290,7 +338,9 @@ class Pool implements PoolView {
       if (!task) break;
       this.#dispatch(task, slot);
     }
+    if (this.#queue.size === 0) this.#takeBack();
     const idle = this.#dispatched.size === 0 && this.#queue.size === 0;
+    if (idle && this.#replacing) this.#replaceIfQuiet();
     if (this.#draining && idle) {
       for (const slot of this.#slots.values()) this.#dismiss(slot, 'stop', 'shutdown');
     }
@@ -337,6 +387,48 @@ class Pool implements PoolView {
     return undefined;
   }
 
+  /**
+   * The worker is exiting under a task (it announced `process.exit`, and the task has failed): it
+   * takes no more tasks, what it had not started runs elsewhere now, and its replacement starts now,
+   * rather than all of that waiting for the process to be gone.
+   */
+  #dying(slot: Slot): void {
+    if (slot.leaving) return;
+    slot.leaving = true;
+    setIdle(slot, false);
+    const unstarted: Task[] = [];
+    for (const task of slot.tasks) {
+      if (task.state !== 'pending') continue;
+      this.#dispatched.delete(task.id);
+      slot.tasks.delete(task);
+      unstarted.push(task);
+    }
+    this.#queue.requeue(unstarted);
+    this.#replaceSoon(slot);
+  }
+
+  /** Moves tasks reserved on starting workers that lend them (see `Slot.lends`) to idle ready workers. */
+  #takeBack(): void {
+    for (const starting of this.#slots.values()) {
+      if (starting.ready || !starting.lends || starting.tasks.size === 0) continue;
+      for (const task of starting.tasks) {
+        const idle = this.#idleReadySlot();
+        if (!idle) return;
+        starting.tasks.delete(task);
+        starting.assigned--;
+        starting.commands.next({ kind: 'drop', task });
+        this.#dispatch(task, idle);
+      }
+    }
+  }
+
+  #idleReadySlot(): Slot | undefined {
+    for (const slot of this.#slots.values()) {
+      if (slot.ready && !slot.leaving && !slot.recycle && slot.tasks.size === 0) return slot;
+    }
+    return undefined;
+  }
+
   #liveSlots(): number {
     let live = 0;
     for (const slot of this.#slots.values()) if (!slot.leaving) live++;
@@ -353,6 +445,8 @@ class Pool implements PoolView {
       leaving: false,
       tasks: new Set(),
       assigned: 0,
+      lends: this.#deathsToReplace > 0,
+      lost: false,
       tasksRun: 0,
       recycle: undefined,
       rss: undefined,
@@ -360,6 +454,7 @@ class Pool implements PoolView {
       idle$: new Subject<boolean>(),
       idle: undefined,
     };
+    if (slot.lends) this.#deathsToReplace--;
     this.#slots.set(slot.id, slot);
     const { idleTimeout } = this.#options;
     if (idleTimeout !== undefined) {
@@ -407,7 +502,7 @@ class Pool implements PoolView {
         break;
       case 'task-start': {
         const entry = this.#dispatched.get(event.taskId);
-        if (entry?.task.state !== 'pending') break;
+        if (entry?.slot !== slot || entry.task.state !== 'pending') break;
         const { task } = entry;
         task.state = 'running';
         task.startedAt = performance.now();
@@ -420,10 +515,15 @@ class Pool implements PoolView {
       }
       case 'task-end': {
         const entry = this.#dispatched.get(event.taskId);
-        if (!entry) return; // ended already (timeout, kill): the worker's late answer is moot
+        // Ended already (timeout, kill) or moved to another worker: this worker's answer is moot.
+        if (entry?.slot !== slot) return;
         this.#meanDuration = nextMean(this.#meanDuration, event.duration);
         this.#out.next(event);
         this.#end(entry.task, slot, event, false);
+        // This very worker died under the task (a nested pool's error names another pid).
+        if (!event.ok && event.error instanceof TerminatedWorkerError && event.error.pid === slot.pid) {
+          this.#dying(slot);
+        }
         this.#sampleMemorySoon();
         this.#pump();
         return;
@@ -538,12 +638,9 @@ class Pool implements PoolView {
     this.#out.next(event);
     if (event.reason === 'failed-to-start') this.#startFailed(event);
     this.#pump();
-    // A worker that died under a task is replaced now, not when the next task needs it: the pool
-    // heals before it is asked to. (In the next turn: forking blocks for a few ms, and the failed
-    // task's owner should hear of it first.)
-    if (event.reason === 'crashed' || event.reason === 'timeout' || event.reason === 'killed') {
-      setImmediate(() => this.#spawnAhead());
-    }
+    // A worker that died under a task is replaced before the next task needs it: the pool heals
+    // before it is asked to.
+    if (event.reason === 'crashed' || event.reason === 'timeout' || event.reason === 'killed') this.#replaceSoon(slot);
   }
 
   #startFailed(event: ExitEvent): void {

@@ -128,7 +128,11 @@ export class Runner {
     try {
       for (let task = this.#queue.shift(); task; task = this.#queue.shift()) {
         if (this.#outbox.stale) this.#outbox.flush();
-        if (this.#start(task) === 'async') return;
+        if (this.#start(task) === 'async') {
+          // What earlier tasks returned must not wait for this one to end (it may take seconds).
+          this.#outbox.flushSoon();
+          return;
+        }
       }
       this.#outbox.flush();
     } finally {
