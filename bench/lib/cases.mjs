@@ -99,7 +99,7 @@ export const CASES = {
   'tiny-burst': {
     title: 'tiny-burst: 20k and 100k tiny tasks (x => x + 1) submitted at once',
     measures:
-      'Throughput of the whole task path (submit, dispatch, IPC both ways, settle) when the queue is deep: all tasks are submitted at once, then awaited. After a warm-up burst, 20k then 100k, in the same process. rxpool also runs `map(inc, items, { chunksize: 1 })` (results in order, through an async iterator) and `parallelMap(inc)` with its defaults (at most workers + 1 = 3 tasks in flight) and with `concurrency: 256`. Tasks/s; higher is better.',
+      'Throughput of the whole task path (submit, dispatch, IPC both ways, settle) when the queue is deep: all tasks are submitted at once, then awaited. After a warm-up burst, 20k then 100k, in the same process. rxpool also runs `map(inc, items, { chunksize: 1 })` (results in order, through an async iterator) and `parallelMap(inc)` with its defaults (tasks in flight: workers × the prefetch depth the measured task time calls for, up to 256 per worker for tiny tasks) and with `concurrency: 256`. Tasks/s; higher is better.',
     params: {
       full: { sizes: [20_000, 100_000], warm: 2_000, concurrency: 256 },
       quick: { sizes: [2_000, 10_000], warm: 1_000, concurrency: 256 },
