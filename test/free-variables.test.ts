@@ -5,12 +5,14 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import serialize from 'serialize-javascript';
 import { inlinesConstants, requireDist, runtime, scriptArgs, underTsx } from './support/pool.js';
 
 const T = { timeout: 10_000 };
-const { analyzeFunction, freeVariableError, lexicalContextError, usesThisError } =
+const { analyzeFunction, parsedAnalysis, freeVariableError, lexicalContextError, usesThisError } =
   requireDist<typeof import('../dist/shipping/free-variables.js')>('shipping/free-variables.js');
+const { plainlyClosed } = requireDist<typeof import('../dist/shipping/quick-scan.js')>('shipping/quick-scan.js');
 const { BABEL_HELPERS, TSLIB_HELPERS, WORKER_HELPERS } =
   requireDist<typeof import('../dist/shipping/helper-names.js')>('shipping/helper-names.js');
 const { workerGlobals } =
@@ -470,6 +472,126 @@ describe('worker globals and helpers', T, () => {
       rmSync(dir, { recursive: true, force: true });
     }
     for (const source of Object.values(sources)) assert.deepEqual(free(source), []);
+  });
+});
+
+describe('the quick scan (no parser for plainly closed functions)', T, () => {
+  const globals = workerGlobals();
+  const helpers = new Set(WORKER_HELPERS);
+  // Sources it must answer for: only parameters, globals, literals and operators.
+  const plain = [
+    '(x) => x + 1',
+    'x => x * 2',
+    '() => process.pid',
+    'async (a, b) => await Promise.all([a, b])',
+    'function inc(x) { return x + 1; }',
+    'function* count(n) { while (n > 0) yield n--; }',
+    "(s) => s + 'it\\'s \\\\ \"fine\" // not a comment'",
+    '(xs) => [...xs].map(Math.sqrt)',
+    '(o) => o?.a?.b ?? null',
+    '(ms) => new Promise(Boolean)',
+    '(n) => typeof n === "number" ? 1e3 + 0x1f + .5 + 10n : void 0',
+  ];
+  // Sources it must leave to the parser: each hides something a scanner could get wrong.
+  const tricky = [
+    '(x) => x + k',
+    '(x) => x / k',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source of a template literal
+    '(x) => x + `${k}`',
+    '(x) => /k/.test(x)',
+    '(x) => x // k',
+    '(x) => { const k = 1; return x + k; }',
+    '(x) => ({ k: x })',
+    'function () { return this; }',
+    '() => arguments[0]',
+    'function () { return new.target; }',
+    '() => import("k")',
+    "(x) => x <!-- it's\n + k",
+    '({ a }) => a',
+    '(x = k) => x',
+    '(x) => x + \\u006b',
+    '(x) => x + ünïcode',
+    '(x) => yield',
+    '(x) => await',
+    '(x) => [...k]',
+    '(x) => x.k + k',
+    '(x) => __name(x)',
+    'class { m() { return 1; } }',
+  ];
+
+  test('answers for plainly closed functions, and the full parse agrees with it', T, () => {
+    for (const source of plain) {
+      assert.equal(plainlyClosed(source, globals, helpers), true, source);
+      assert.deepEqual(analyzeFunction(source), parsedAnalysis(source), source);
+    }
+  });
+
+  test('leaves to the parser whatever it cannot be sure of', T, () => {
+    for (const source of tricky) assert.equal(plainlyClosed(source, globals, helpers), false, source);
+  });
+
+  test('wherever it answers, the full parse finds nothing either (property)', T, () => {
+    const pieces = fc.constantFrom(
+      'x',
+      'k',
+      '.',
+      '...',
+      '+',
+      '/',
+      '(',
+      ')',
+      '[',
+      ']',
+      '{',
+      '}',
+      ',',
+      ':',
+      '?',
+      "'",
+      '"',
+      '`',
+      '\\',
+      '\n',
+      ' ',
+      '1',
+      'typeof',
+      'new',
+      'this',
+      'await',
+      'yield',
+      'Math',
+      '<!--',
+      '-->',
+      '=>',
+      'return',
+      '#',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(pieces, { maxLength: 12 }),
+        fc.constantFrom('(x) => ', 'async x => ', 'function* f(x) { '),
+        (body, head) => {
+          const source = head + body.join('') + (head.endsWith('{ ') ? ' }' : '');
+          if (!plainlyClosed(source, globals, helpers)) return;
+          let parsed: ReturnType<typeof parsedAnalysis>;
+          try {
+            parsed = parsedAnalysis(source);
+          } catch {
+            return;
+          }
+          // Only valid sources are ever shipped: a verdict on invalid ones does not matter.
+          if (parsed.syntaxError !== undefined) return;
+          assert.deepEqual(parsed.free, [], source);
+          assert.equal(
+            parsed.usesThis || parsed.usesArguments || parsed.usesSuper || parsed.usesImportMeta,
+            false,
+            source,
+          );
+          assert.deepEqual(parsed.helpers, [], source);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });
 

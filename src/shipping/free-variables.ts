@@ -7,6 +7,7 @@
 import type { Expression, Options, Program } from 'acorn';
 import { SerializationError } from '../errors.js';
 import { WORKER_HELPERS } from './helper-names.js';
+import { plainlyClosed } from './quick-scan.js';
 import { analyzeScopes } from './scope-analysis.js';
 import { workerGlobals } from './worker-globals.js';
 
@@ -72,6 +73,13 @@ const HELPERS = new Set(WORKER_HELPERS);
  */
 export function analyzeFunction(source: string): FunctionAnalysis {
   analyses++;
+  // The scan trusts the source to be valid JavaScript; V8 checks that in microseconds.
+  if (plainlyClosed(source, workerGlobals(), HELPERS) && v8SyntaxError(source) === undefined) return NOTHING;
+  return parsedAnalysis(source);
+}
+
+/** {@link analyzeFunction} by a full parse, whatever the source. */
+export function parsedAnalysis(source: string): FunctionAnalysis {
   let expression: Expression;
   try {
     const program = parse(`(${source}\n)`);
@@ -121,12 +129,20 @@ function unbuildable(syntaxError: string): FunctionAnalysis {
  * than acorn: nothing can be said, and the worker will do. Otherwise the worker would fail too.
  */
 function unparsed(source: string, parseError: unknown): FunctionAnalysis {
+  const error = v8SyntaxError(source);
+  return error === undefined ? NOTHING : unbuildable(error.message || String(parseError));
+}
+
+/**
+ * How V8 rejects the source compiled the way the worker will compile it (without running it), or
+ * `undefined` when it does not (or cannot tell: e.g. --disallow-code-generation-from-strings).
+ */
+function v8SyntaxError(source: string): SyntaxError | undefined {
   try {
     new Function(`return (${source}\n);`);
-    return NOTHING;
+    return undefined;
   } catch (error) {
-    if (!(error instanceof SyntaxError)) return NOTHING; // e.g. --disallow-code-generation-from-strings
-    return unbuildable(error.message || String(parseError));
+    return error instanceof SyntaxError ? error : undefined;
   }
 }
 
