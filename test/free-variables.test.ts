@@ -513,6 +513,7 @@ describe('the quick scan (no parser for plainly closed functions)', T, () => {
     '(x) => x + ünïcode',
     '(x) => yield',
     '(x) => await',
+    'async (x) => (y) => await', // the inner arrow's `await` is an identifier
     '(x) => [...k]',
     '(x) => x.k + k',
     '(x) => __name(x)',

@@ -62,6 +62,8 @@ export function plainlyClosed(source: string, known: ReadonlySet<string>, helper
     if (fn[3]) own.add(fn[3]);
     addParams(own, fn[4]);
   }
+  // In an arrow nested inside, `await` and `yield` are plain identifiers (and would be free).
+  const nested = source.includes('=>', body);
   for (let i = body; i < source.length; ) {
     const c = source.charCodeAt(i);
     const ch = source[i] as string;
@@ -85,9 +87,9 @@ export function plainlyClosed(source: string, known: ReadonlySet<string>, helper
       } else if (word === 'new') {
         if (source[skipSpace(source, i + 3)] === '.') return false; // new.target
       } else if (word === 'await') {
-        if (!isAsync) return false;
+        if (!isAsync || nested) return false;
       } else if (word === 'yield') {
-        if (!isGenerator) return false;
+        if (!isGenerator || nested) return false;
       } else if (!own.has(word) && (!known.has(word) || helpers.has(word))) {
         return false;
       }
