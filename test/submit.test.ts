@@ -78,6 +78,19 @@ describe('submit', T, () => {
     }),
   );
 
+  test('a Future is a native Promise: await, Promise.all and then treat it as one', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const future = executor.submit((x: number) => x * 2, 21);
+      assert.ok(future instanceof Promise);
+      assert.ok(future instanceof Future);
+      assert.equal(Promise.resolve(future), future, 'Promise.resolve adopts it as is');
+      const chained = future.then((v) => v + 1);
+      assert.equal(Object.getPrototypeOf(chained), Promise.prototype, 'then gives a plain Promise');
+      assert.deepEqual(await Promise.all([future, chained]), [42, 43]);
+      assert.throws(() => Future.resolve(1), /comes from executor\.submit\(\)/);
+    }),
+  );
+
   test('an unobserved failed Future raises no unhandled rejection', T, () =>
     withExecutor({ maxWorkers: 1 }, async (recorded) => {
       const { executor } = recorded;

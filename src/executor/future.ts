@@ -45,6 +45,12 @@ export class Future<T> extends Promise<T> {
 
   /** @internal Futures come from `executor.submit()`. */
   constructor(task: Task, cancel: (task: Task) => void, relay?: ProgressRelay) {
+    // What Promise's statics do (`Future.resolve(x)` is `new Future(executor)`): say so plainly.
+    if (typeof task === 'function') {
+      throw new TypeError(
+        'A Future comes from executor.submit(); for a plain promise use Promise.resolve() or new Promise()',
+      );
+    }
     let resolve: (value: T) => void = ignore;
     let reject: (reason: unknown) => void = ignore;
     super((res, rej) => {
