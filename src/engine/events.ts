@@ -16,35 +16,56 @@ export interface WorkerEventBase {
 
 /** The process was started. */
 export interface SpawnedEvent extends WorkerEventBase {
+  /** Tells the event kinds apart. */
   readonly type: 'spawned';
 }
 
 /** The worker finished its bootstrap (and the executor's initializer, if any) and runs tasks. */
 export interface ReadyEvent extends WorkerEventBase {
+  /** Tells the event kinds apart. */
   readonly type: 'ready';
 }
 
 /** The worker began running a task. */
 export interface TaskStartEvent extends WorkerEventBase {
+  /** Tells the event kinds apart. */
   readonly type: 'task-start';
+  /** The task, as its Future's `taskId` names it. */
   readonly taskId: number;
 }
 
 /** A task ended on this worker: its value, or why it failed (thrown, crash, timeout...). */
 export type TaskEndEvent = WorkerEventBase & {
+  /** Tells the event kinds apart. */
   readonly type: 'task-end';
+  /** The task, as its Future's `taskId` names it. */
   readonly taskId: number;
   /** Milliseconds from task-start to task-end. */
   readonly duration: number;
 } & (
-    | { readonly ok: true; readonly value: unknown }
-    | { readonly ok: false; readonly error: unknown; readonly partial?: unknown[] | undefined }
+    | {
+        /** The task returned a value. */
+        readonly ok: true;
+        /** What it returned. */
+        readonly value: unknown;
+      }
+    | {
+        /** The task failed. */
+        readonly ok: false;
+        /** Why: what it threw, or a TerminatedWorkerError, TaskTimeoutError, SerializationError... */
+        readonly error: unknown;
+        /** For a chunk (`map` with `chunksize`), the results of its items before the failing one. */
+        readonly partial?: unknown[] | undefined;
+      }
   );
 
 /** A task called `reportProgress(value)`. */
 export interface TaskProgressEvent extends WorkerEventBase {
+  /** Tells the event kinds apart. */
   readonly type: 'task-progress';
+  /** The task that reported. */
   readonly taskId: number;
+  /** What it passed to `reportProgress`. */
   readonly value: unknown;
 }
 
@@ -53,13 +74,17 @@ export interface TaskProgressEvent extends WorkerEventBase {
  * ended. The worker survives it. `taskId` names the task whose code threw, when it is known.
  */
 export interface WorkerErrorEvent extends WorkerEventBase {
+  /** Tells the event kinds apart. */
   readonly type: 'worker-error';
+  /** The task whose leftover code threw, or `null` when that is not known. */
   readonly taskId: number | null;
+  /** What was thrown, rebuilt in the parent. */
   readonly error: unknown;
 }
 
 /** A sample of the worker's resident memory, taken by the parent (at most once a second per pool). */
 export interface MemoryEvent extends WorkerEventBase {
+  /** Tells the event kinds apart. */
   readonly type: 'memory';
   /** Resident set size in bytes. */
   readonly rss: number;
@@ -74,7 +99,9 @@ export type RecycleReason = 'max-tasks' | 'memory-limit' | 'memory-growth';
  * Its `exit` (reason `recycled`) follows; a new worker replaces it when work needs one.
  */
 export interface RecycleEvent extends WorkerEventBase {
+  /** Tells the event kinds apart. */
   readonly type: 'recycle';
+  /** Which limit it reached. */
   readonly reason: RecycleReason;
   /** The memory sample behind a memory recycle, in bytes. */
   readonly rss?: number | undefined;
@@ -98,9 +125,13 @@ export type ExitReason =
 
 /** The process is gone. */
 export interface ExitEvent extends WorkerEventBase {
+  /** Tells the event kinds apart. */
   readonly type: 'exit';
+  /** The exit code, or `null` when a signal ended the process. */
   readonly code: number | null;
+  /** The signal that ended the process (`SIGKILL`, `SIGSEGV`...), or `null`. */
   readonly signal: NodeJS.Signals | null;
+  /** Why it ended. */
   readonly reason: ExitReason;
   /** The tail of what the worker wrote to stderr (a few KB at most). */
   readonly stderr: string;

@@ -35,6 +35,7 @@ const ignore = (): void => {};
  * `then`, `catch` and `finally` return plain Promises.
  */
 export class Future<T> extends Promise<T> {
+  /** What `then`, `catch` and `finally` build: plain Promises. */
   static override get [Symbol.species](): PromiseConstructor {
     return Promise;
   }
@@ -83,6 +84,7 @@ export class Future<T> extends Promise<T> {
     return this.#task.id;
   }
 
+  /** Where the task is now: `pending`, `running`, or how it ended. */
   get state(): FutureState {
     return this.#task.state;
   }
@@ -102,6 +104,7 @@ export class Future<T> extends Promise<T> {
     return this.#task.state === 'cancelled';
   }
 
+  /** `[object Future]`. */
   override get [Symbol.toStringTag](): string {
     return 'Future';
   }
