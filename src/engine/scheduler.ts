@@ -396,6 +396,12 @@ class Pool implements PoolView {
     if (slot.leaving) return;
     slot.leaving = true;
     setIdle(slot, false);
+    this.#queue.requeue(this.#withdrawUnstarted(slot));
+    this.#replaceSoon(slot);
+  }
+
+  /** Takes the tasks a worker holds but has not started away from it, and returns them. */
+  #withdrawUnstarted(slot: Slot): Task[] {
     const unstarted: Task[] = [];
     for (const task of slot.tasks) {
       if (task.state !== 'pending') continue;
@@ -403,8 +409,7 @@ class Pool implements PoolView {
       slot.tasks.delete(task);
       unstarted.push(task);
     }
-    this.#queue.requeue(unstarted);
-    this.#replaceSoon(slot);
+    return unstarted;
   }
 
   /** Moves tasks reserved on starting workers that lend them (see `Slot.lends`) to idle ready workers. */
@@ -622,11 +627,8 @@ class Pool implements PoolView {
       );
       this.#end(running.task, slot, { ok: false, error }, true);
     }
-    const unstarted: Task[] = [];
-    for (const task of slot.tasks) {
-      this.#dispatched.delete(task.id);
-      if (task.state === 'pending') unstarted.push(task);
-    }
+    const unstarted = this.#withdrawUnstarted(slot);
+    for (const task of slot.tasks) this.#dispatched.delete(task.id);
     slot.tasks.clear();
     if (event.error instanceof InitializerError) {
       // The initializer failed: the tasks sent to this worker fail with it rather than wait.
