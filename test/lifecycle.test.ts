@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +29,7 @@ const { sampleMemory } = requireDist<typeof import('../dist/engine/memory-sample
 const LINUX = { ...T, skip: process.platform === 'linux' ? false : 'reads the process tree from /proc (Linux)' };
 /** POSIX only: on Windows an orphan keeps its parent pid, so the watchdog cannot see its parent die. */
 const POSIX = { ...T, skip: process.platform === 'win32' ? 'Windows does not re-parent orphans' : false };
+const distPath = (path: string) => fileURLToPath(new URL(`../dist/${path}`, import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -122,6 +125,47 @@ describe('events$', T, () => {
     const end = events[3];
     assert.ok(end?.type === 'task-end' && end.ok && end.value === 'hello' && end.taskId === future.taskId);
     assert.ok(end.duration >= 0);
+  });
+
+  test('a memory sample on Linux reads /proc, agrees with pidusage and starts no process', LINUX, async () => {
+    const child = spawn('sleep', ['5'], { stdio: 'ignore' });
+    try {
+      await once(child, 'spawn');
+      const pid = child.pid as number;
+      // Asleep: done loading, so its resident memory holds still between the two readings.
+      const deadline = Date.now() + 5000;
+      while (!/\) S /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) {
+        assert.ok(Date.now() < deadline, '`sleep` went to sleep');
+        await sleep(10);
+      }
+      // In a fresh process, where pidusage's first call would start `getconf` twice: count spawns.
+      const script = `
+        const { ChildProcess } = require('node:child_process');
+        const original = ChildProcess.prototype.spawn;
+        let spawned = 0;
+        ChildProcess.prototype.spawn = function (...args) { spawned++; return original.apply(this, args); };
+        require(${JSON.stringify(distPath('engine/memory-sampler.js'))}).sampleMemory([${pid}])
+          .then((rss) => console.log(JSON.stringify({ spawned, rss: rss.get(${pid}) })));`;
+      const dir = mkdtempSync(join(tmpdir(), 'rxpool-sample-'));
+      let output: string;
+      try {
+        writeFileSync(join(dir, 'sample.cjs'), script);
+        output = execFileSync(process.execPath, scriptArgs(join(dir, 'sample.cjs')), { encoding: 'utf8' });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const { spawned, rss: ours } = JSON.parse(output) as { spawned: number; rss: number | undefined };
+      assert.equal(spawned, 0, 'no process was started to read memory');
+      const pidusage = (await import('pidusage')).default;
+      const theirs = (await pidusage(pid)).memory;
+      assert.ok(ours !== undefined && ours > 0);
+      // The same resident set of an idle `sleep`, in bytes both: `VmRSS` is the exact sum, while the
+      // page count pidusage reads from /proc/<pid>/stat may lag it by a few per-CPU batches of pages.
+      const ratio = ours / theirs;
+      assert.ok(ratio > 0.8 && ratio < 1.25, `/proc/<pid>/status says ${ours} bytes, pidusage ${theirs}`);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   test('a memory sample leaves out a zombie (exited, not yet reaped): it holds no memory', LINUX, async () => {
