@@ -347,7 +347,7 @@ function factsTable(results) {
   row('a sent SIGSEGV ends the process with', (f) =>
     f.sigsegvExit === 'survived' ? 'nothing: the process survives' : `\`${f.sigsegvExit ?? '?'}\``,
   );
-  row('orphaned busy worker gone after (watchdog)', (f) =>
+  row('orphaned busy worker gone after (Node on Linux: parent-death signal; else: watchdog thread)', (f) =>
     f.watchdogMs === undefined ? 'n/a' : `${Math.ceil(f.watchdogMs / 100) / 10} s`,
   );
   row('`performance.timeOrigin` in epoch ms', (f) => yesNo(f.timeOriginIsEpoch));

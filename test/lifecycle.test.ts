@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,6 +25,9 @@ import {
 
 const T = { timeout: 30_000 };
 const { sampleMemory } = requireDist<typeof import('../dist/engine/memory-sampler.js')>('engine/memory-sampler.js');
+const { launchWith, parentDeath } =
+  requireDist<typeof import('../dist/platform/parent-death.js')>('platform/parent-death.js');
+const { needsWatchdog } = requireDist<typeof import('../dist/worker/watchdog.js')>('worker/watchdog.js');
 /** Linux only: the test reads the process tree from /proc. */
 const LINUX = { ...T, skip: process.platform === 'linux' ? false : 'reads the process tree from /proc (Linux)' };
 /** POSIX only: on Windows an orphan keeps its parent pid, so the watchdog cannot see its parent die. */
@@ -300,17 +303,57 @@ describe('no orphans', T, () => {
     }),
   );
 
-  test('SIGKILL of the parent: idle, async-busy and sync-busy workers all exit within about 2 s', POSIX, () =>
-    runFixture('killed-parent.mjs', async (child, line) => {
-      const { pids } = JSON.parse(line) as { pids: number[] };
-      assert.equal(pids.length, 2);
-      assert.ok(pids.every(isAlive));
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-      for (const pid of pids) await waitForExit(pid, 2500);
-      return pids;
-    }),
-  );
+  // On Linux with util-linux's setpriv the kernel kills the workers (no thread runs in them then,
+  // so only it can stop the one in a synchronous loop); elsewhere, or when forced, the thread does.
+  for (const [how, env, expected] of [
+    ['by default', {}, parentDeath()],
+    ['with the watchdog thread forced', { RXPOOL_WATCHDOG: 'thread' }, 'thread'],
+  ] as const) {
+    test(
+      `SIGKILL of the parent (${how}: ${expected}): idle, async-busy and sync-busy workers all exit within about 2 s`,
+      POSIX,
+      () =>
+        runFixture(
+          'killed-parent.mjs',
+          async (child, line) => {
+            const { pids, parentDeath: used } = JSON.parse(line) as { pids: number[]; parentDeath: string };
+            assert.equal(used, expected);
+            assert.equal(pids.length, 2);
+            assert.ok(pids.every(isAlive));
+            child.kill('SIGKILL');
+            await once(child, 'exit');
+            for (const pid of pids) await waitForExit(pid, 2500);
+            return pids;
+          },
+          env,
+        ),
+    );
+  }
+
+  test('parent-death: setpriv where it can set the signal; the thread otherwise; a worker knows which', T, () => {
+    assert.equal(parentDeath({ RXPOOL_WATCHDOG: 'thread' }), 'thread');
+    assert.equal(parentDeath({ RXPOOL_WATCHDOG: '0' }), 'none');
+    const how = parentDeath({});
+    const setprivHere =
+      process.platform === 'linux' &&
+      runtime === 'node' &&
+      existsSync('/usr/bin/setpriv') &&
+      readFileSync('/usr/bin/setpriv').includes('--pdeathsig');
+    if (setprivHere) assert.equal(how, 'kernel', 'this machine has setpriv: the kernel does it');
+    const launch = launchWith(how, '/path/to/node', ['--flag']);
+    if (how === 'kernel') {
+      assert.match(launch.execPath, /setpriv$/);
+      assert.deepEqual(launch.execArgv, ['--pdeathsig', 'KILL', '--', '/path/to/node', '--flag']);
+    } else {
+      assert.deepEqual(launch, { execPath: '/path/to/node', execArgv: ['--flag'] });
+    }
+    // A worker told that the kernel watches its parent starts no thread, unless its exec was a
+    // secure one (this test process's was not: it reads AT_SECURE = 0 from /proc/self/auxv).
+    const posix = process.platform !== 'win32';
+    assert.equal(needsWatchdog({ RXPOOL_PARENT_DEATH: 'kernel' }), posix && process.platform !== 'linux');
+    assert.equal(needsWatchdog({ RXPOOL_PARENT_DEATH: 'thread' }), posix);
+    assert.equal(needsWatchdog({ RXPOOL_PARENT_DEATH: 'none' }), false);
+  });
 
   test('a parent that dies of an uncaught exception takes its busy workers with it', T, () =>
     runFixture('crashing-parent.mjs', async (child, line) => {
@@ -327,8 +370,15 @@ describe('no orphans', T, () => {
  * Runs a fixture script, hands its first stdout line to `body`, and whatever happens kills the
  * script and the worker pids `body` reported, so a failing test leaves nothing running.
  */
-async function runFixture(name: string, body: (child: ChildProcess, line: string) => Promise<number[]>): Promise<void> {
-  const child = spawn(process.execPath, scriptArgs(fixture(name)), { stdio: ['ignore', 'pipe', 'ignore'] });
+async function runFixture(
+  name: string,
+  body: (child: ChildProcess, line: string) => Promise<number[]>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
+  const child = spawn(process.execPath, scriptArgs(fixture(name)), {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, ...env },
+  });
   let pids: number[] = [];
   try {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });

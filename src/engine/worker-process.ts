@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { InitializerError, SerializationError } from '../errors.js';
+import { launchWith, PARENT_DEATH_VARIABLE, parentDeath } from '../platform/parent-death.js';
 import { killTree } from '../platform/process-tree.js';
 import { sendChecked, unrefChannel } from '../platform/runtime.js';
 import {
@@ -112,10 +113,10 @@ class WorkerConnection {
     this.#initializer = spec.initializer;
     let child: ChildProcess;
     try {
+      const parentDeathBy = parentDeath();
       child = fork(spec.bootstrap, [], {
-        execPath: spec.execPath,
-        execArgv: [...spec.execArgv],
-        env: spec.env,
+        ...launchWith(parentDeathBy, spec.execPath, spec.execArgv),
+        env: { ...spec.env, [PARENT_DEATH_VARIABLE]: parentDeathBy },
         cwd: spec.cwd,
         stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
         serialization: 'advanced',

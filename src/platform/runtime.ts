@@ -27,14 +27,16 @@ import { serialize } from 'node:v8';
  * | the free-variable check accepts | Node's globals | Node's and Bun's: workers run on Bun (`RUNTIME_GLOBALS` in `shipping/worker-globals.ts`) | Node's and Deno's, likewise |
  * | `fn.toString()` of a closure over `const x = <literal>` | names `x`: refused at submit | Bun's transpiler **inlines** many such consts (`x * factor` → `x * 3`), in `.ts` and `.js` alike: nothing outer is left, the function is accepted and works. Heuristic: a function that still names the variable is refused as on Node | names `x`: refused |
  * | resident memory of a worker (pidusage) | real RSS (`/proc` or `ps`); a sample racing the worker's exit (a zombie: 0 bytes) is left out | same (Bun workers exit fastest: the race is most frequent there) | same |
+ * | a busy worker dies with its parent by | the kernel's parent-death signal on Linux with util-linux's `setpriv` (see `parent-death.ts`), else the watchdog thread | the watchdog thread (`fork` there runs the runtime's own binary) | the watchdog thread, likewise |
  * | watchdog thread (`worker_threads`, `eval: true`) | yes | yes | yes; it runs without `resourceLimits`: a thread over its limits dies silently on Node (an earlier 4 MB cap killed it at start) and aborts the **whole process** on Deno |
  * | `performance.timeOrigin` | epoch ms | epoch ms | epoch ms |
  *
  * ## Operating systems
  *
  * - **Linux**: process-tree kill reads `/proc/<pid>/stat` (falls back to `ps` if `/proc` is not
- *   mounted); signals are real; an orphaned worker is re-parented (to init or a subreaper), which
- *   is what the watchdog detects through `process.ppid`.
+ *   mounted); signals are real; Node workers get the kernel's parent-death signal through `setpriv`
+ *   when util-linux provides it; otherwise an orphaned worker is re-parented (to init or a
+ *   subreaper), which is what the watchdog detects through `process.ppid`.
  * - **macOS** and other POSIX systems: no `/proc`; the process tree comes from
  *   `ps -A -o pid= -o ppid=`. Signals and re-parenting behave as on Linux, so the watchdog works.
  * - **Windows**: no signals: `process.kill()` and `child.kill()` always terminate (TerminateProcess)

@@ -4,14 +4,14 @@
  * closes, so a worker never outlives its parent.
  */
 
-import { sendChecked, supportsWatchdog } from '../platform/runtime.js';
+import { sendChecked } from '../platform/runtime.js';
 import type { ParentMessage, WorkerMessage } from '../protocol/messages.js';
 import { FromWorker } from '../protocol/messages.js';
 import { installHelpers } from './helpers.js';
 import { Outbox } from './outbox.js';
 import { installProgress } from './progress.js';
 import { Runner } from './runner.js';
-import { watchParent } from './watchdog.js';
+import { needsWatchdog, watchParent } from './watchdog.js';
 
 if (!process.send) {
   process.stderr.write('rxpool: this file is the worker entry point; rxpool starts it itself.\n');
@@ -49,4 +49,4 @@ installHelpers(globalThis);
 installProgress(globalThis, (value) => runner.progress(value));
 outbox.push([FromWorker.Ready]);
 outbox.flush();
-if (process.env.RXPOOL_WATCHDOG !== '0' && supportsWatchdog()) watchParent(process.ppid);
+if (needsWatchdog()) watchParent(process.ppid);

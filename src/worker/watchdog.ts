@@ -1,7 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { PARENT_DEATH_VARIABLE } from '../platform/parent-death.js';
+import { supportsWatchdog } from '../platform/runtime.js';
 
 /** How often the watchdog looks for its parent. */
 const INTERVAL_MS = 500;
+/** The auxiliary vector's entry that says the kernel ran this program as a "secure" exec. */
+const AT_SECURE = 23;
+
+/**
+ * Whether this worker needs its watchdog thread: not when the kernel sends it SIGKILL at its
+ * parent's death (the parent started it through setpriv, see platform/parent-death.ts), unless the
+ * exec of node was a secure one (a set-user-id binary, or one with file capabilities), which
+ * clears that signal.
+ */
+export function needsWatchdog(env: NodeJS.ProcessEnv = process.env): boolean {
+  const how = env[PARENT_DEATH_VARIABLE];
+  if (how === 'none' || !supportsWatchdog()) return false;
+  return how !== 'kernel' || secureExec();
+}
+
+/** AT_SECURE from /proc/self/auxv; true when it cannot be read (then the thread runs, to be safe). */
+function secureExec(): boolean {
+  try {
+    const auxv = readFileSync('/proc/self/auxv');
+    const word = process.arch === 'arm' || process.arch === 'ia32' ? 4 : 8;
+    const little = endianness() === 'LE';
+    for (let at = 0; at + 2 * word <= auxv.length; at += 2 * word) {
+      const read = (offset: number) =>
+        word === 4
+          ? little
+            ? auxv.readUInt32LE(offset)
+            : auxv.readUInt32BE(offset)
+          : Number(little ? auxv.readBigUInt64LE(offset) : auxv.readBigUInt64BE(offset));
+      const type = read(at);
+      if (type === 0) return true; // AT_NULL before AT_SECURE: not the vector we know
+      if (type === AT_SECURE) return read(at + word) !== 0;
+    }
+  } catch {
+    // no /proc
+  }
+  return true;
+}
 
 /**
  * Kills this worker when its parent process is gone, even while the main thread is stuck in a long
