@@ -25,7 +25,7 @@ import {
 
 const T = { timeout: 30_000 };
 const { sampleMemory } = requireDist<typeof import('../dist/engine/memory-sampler.js')>('engine/memory-sampler.js');
-const { launchWith, parentDeath } =
+const { parentDeath, workerLaunch } =
   requireDist<typeof import('../dist/platform/parent-death.js')>('platform/parent-death.js');
 const { needsWatchdog } = requireDist<typeof import('../dist/worker/watchdog.js')>('worker/watchdog.js');
 /** Linux only: the test reads the process tree from /proc. */
@@ -340,13 +340,19 @@ describe('no orphans', T, () => {
       existsSync('/usr/bin/setpriv') &&
       readFileSync('/usr/bin/setpriv').includes('--pdeathsig');
     if (setprivHere) assert.equal(how, 'kernel', 'this machine has setpriv: the kernel does it');
-    const launch = launchWith(how, '/path/to/node', ['--flag']);
+    const launch = workerLaunch('/path/to/node', ['--flag'], {});
+    assert.equal(launch.how, how);
     if (how === 'kernel') {
       assert.match(launch.execPath, /setpriv$/);
       assert.deepEqual(launch.execArgv, ['--pdeathsig', 'KILL', '--', '/path/to/node', '--flag']);
     } else {
-      assert.deepEqual(launch, { execPath: '/path/to/node', execArgv: ['--flag'] });
+      assert.deepEqual(launch, { execPath: '/path/to/node', execArgv: ['--flag'], how });
     }
+    assert.deepEqual(workerLaunch('/path/to/node', [], { RXPOOL_WATCHDOG: 'thread' }), {
+      execPath: '/path/to/node',
+      execArgv: [],
+      how: 'thread',
+    });
     // A worker told that the kernel watches its parent starts no thread, unless its exec was a
     // secure one (this test process's was not: it reads AT_SECURE = 0 from /proc/self/auxv).
     const posix = process.platform !== 'win32';

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { InitializerError, SerializationError } from '../errors.js';
-import { launchWith, PARENT_DEATH_VARIABLE, parentDeath } from '../platform/parent-death.js';
+import { PARENT_DEATH_VARIABLE, workerLaunch } from '../platform/parent-death.js';
 import { killTree } from '../platform/process-tree.js';
 import { sendChecked, unrefChannel } from '../platform/runtime.js';
 import {
@@ -113,10 +113,11 @@ class WorkerConnection {
     this.#initializer = spec.initializer;
     let child: ChildProcess;
     try {
-      const parentDeathBy = parentDeath();
+      const { execPath, execArgv, how } = workerLaunch(spec.execPath, spec.execArgv);
       child = fork(spec.bootstrap, [], {
-        ...launchWith(parentDeathBy, spec.execPath, spec.execArgv),
-        env: { ...spec.env, [PARENT_DEATH_VARIABLE]: parentDeathBy },
+        execPath,
+        execArgv,
+        env: { ...spec.env, [PARENT_DEATH_VARIABLE]: how },
         cwd: spec.cwd,
         stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
         serialization: 'advanced',

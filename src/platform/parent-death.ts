@@ -45,24 +45,32 @@ function findSetpriv(): string | null {
 
 /** How workers started now from this process will die with it. */
 export function parentDeath(env: NodeJS.ProcessEnv = process.env): ParentDeath {
-  const wanted = env.RXPOOL_WATCHDOG;
-  if (wanted === '0') return 'none';
-  if (wanted !== 'thread' && process.platform === 'linux' && currentRuntime() === 'node') {
-    if (setpriv === undefined) setpriv = findSetpriv();
-    if (setpriv) return 'kernel';
-  }
-  return 'thread';
+  return launch(env).how;
 }
 
 /**
- * The program and arguments that start `execPath execArgv...` with the parent-death signal set
- * when `how` is `kernel`; unchanged otherwise.
+ * How to start a worker (`execPath execArgv...`) so that it dies with this process, and which way
+ * it will: through setpriv for `kernel`, as it is otherwise. The worker learns the way from
+ * PARENT_DEATH_VARIABLE in its environment.
  */
-export function launchWith(
-  how: ParentDeath,
+export function workerLaunch(
   execPath: string,
   execArgv: readonly string[],
-): { execPath: string; execArgv: string[] } {
-  if (how !== 'kernel' || !setpriv) return { execPath, execArgv: [...execArgv] };
-  return { execPath: setpriv, execArgv: ['--pdeathsig', 'KILL', '--', execPath, ...execArgv] };
+  env: NodeJS.ProcessEnv = process.env,
+): { execPath: string; execArgv: string[]; how: ParentDeath } {
+  const { how, program } = launch(env);
+  if (how === 'kernel' && program) {
+    return { execPath: program, execArgv: ['--pdeathsig', 'KILL', '--', execPath, ...execArgv], how };
+  }
+  return { execPath, execArgv: [...execArgv], how };
+}
+
+function launch(env: NodeJS.ProcessEnv): { how: ParentDeath; program?: string } {
+  const wanted = env.RXPOOL_WATCHDOG;
+  if (wanted === '0') return { how: 'none' };
+  if (wanted !== 'thread' && process.platform === 'linux' && currentRuntime() === 'node') {
+    if (setpriv === undefined) setpriv = findSetpriv();
+    if (setpriv) return { how: 'kernel', program: setpriv };
+  }
+  return { how: 'thread' };
 }
