@@ -25,8 +25,9 @@ import {
 
 const T = { timeout: 30_000 };
 const { sampleMemory } = requireDist<typeof import('../dist/engine/memory-sampler.js')>('engine/memory-sampler.js');
-const { parentDeath, workerLaunch } =
-  requireDist<typeof import('../dist/platform/parent-death.js')>('platform/parent-death.js');
+const { workerLaunch } = requireDist<typeof import('../dist/platform/parent-death.js')>('platform/parent-death.js');
+/** How workers started by this process (with `env`) die with it. */
+const parentDeath = (env: NodeJS.ProcessEnv = process.env) => workerLaunch('node', [], env).how;
 const { needsWatchdog } = requireDist<typeof import('../dist/worker/watchdog.js')>('worker/watchdog.js');
 /** Linux only: the test reads the process tree from /proc. */
 const LINUX = { ...T, skip: process.platform === 'linux' ? false : 'reads the process tree from /proc (Linux)' };

@@ -43,11 +43,6 @@ function findSetpriv(): string | null {
   return null;
 }
 
-/** How workers started now from this process will die with it. */
-export function parentDeath(env: NodeJS.ProcessEnv = process.env): ParentDeath {
-  return launch(env).how;
-}
-
 /**
  * How to start a worker (`execPath execArgv...`) so that it dies with this process, and which way
  * it will: through setpriv for `kernel`, as it is otherwise. The worker learns the way from
@@ -58,19 +53,13 @@ export function workerLaunch(
   execArgv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): { execPath: string; execArgv: string[]; how: ParentDeath } {
-  const { how, program } = launch(env);
-  if (how === 'kernel' && program) {
-    return { execPath: program, execArgv: ['--pdeathsig', 'KILL', '--', execPath, ...execArgv], how };
-  }
-  return { execPath, execArgv: [...execArgv], how };
-}
-
-function launch(env: NodeJS.ProcessEnv): { how: ParentDeath; program?: string } {
   const wanted = env.RXPOOL_WATCHDOG;
-  if (wanted === '0') return { how: 'none' };
+  if (wanted === '0') return { execPath, execArgv: [...execArgv], how: 'none' };
   if (wanted !== 'thread' && process.platform === 'linux' && currentRuntime() === 'node') {
     if (setpriv === undefined) setpriv = findSetpriv();
-    if (setpriv) return { how: 'kernel', program: setpriv };
+    if (setpriv) {
+      return { execPath: setpriv, execArgv: ['--pdeathsig', 'KILL', '--', execPath, ...execArgv], how: 'kernel' };
+    }
   }
-  return { how: 'thread' };
+  return { execPath, execArgv: [...execArgv], how: 'thread' };
 }

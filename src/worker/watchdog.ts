@@ -25,15 +25,14 @@ export function needsWatchdog(env: NodeJS.ProcessEnv = process.env): boolean {
 function secureExec(): boolean {
   try {
     const auxv = readFileSync('/proc/self/auxv');
+    // The vector is (type, value) pairs of native words.
     const word = process.arch === 'arm' || process.arch === 'ia32' ? 4 : 8;
     const little = endianness() === 'LE';
+    const read = (offset: number): number => {
+      if (word === 4) return little ? auxv.readUInt32LE(offset) : auxv.readUInt32BE(offset);
+      return Number(little ? auxv.readBigUInt64LE(offset) : auxv.readBigUInt64BE(offset));
+    };
     for (let at = 0; at + 2 * word <= auxv.length; at += 2 * word) {
-      const read = (offset: number) =>
-        word === 4
-          ? little
-            ? auxv.readUInt32LE(offset)
-            : auxv.readUInt32BE(offset)
-          : Number(little ? auxv.readBigUInt64LE(offset) : auxv.readBigUInt64BE(offset));
       const type = read(at);
       if (type === 0) return true; // AT_NULL before AT_SECURE: not the vector we know
       if (type === AT_SECURE) return read(at + word) !== 0;
