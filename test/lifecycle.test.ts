@@ -25,6 +25,7 @@ import {
 
 const T = { timeout: 30_000 };
 const { sampleMemory } = requireDist<typeof import('../dist/engine/memory-sampler.js')>('engine/memory-sampler.js');
+const { workerFlags } = requireDist<typeof import('../dist/platform/runtime.js')>('platform/runtime.js');
 const { workerLaunch } = requireDist<typeof import('../dist/platform/parent-death.js')>('platform/parent-death.js');
 /** How workers started by this process (with `env`) die with it. */
 const parentDeath = (env: NodeJS.ProcessEnv = process.env) => workerLaunch('node', [], env).how;
@@ -240,7 +241,7 @@ describe('events$', T, () => {
           const limit = await executor.submit(() => require('node:v8').getHeapStatistics().heap_size_limit as number);
           assert.ok(limit < 256 * 2 ** 20, `heap limit ${limit} bytes`);
         } else {
-          assert.deepEqual(await executor.submit(() => process.execArgv), ['--max-old-space-size=123']);
+          assert.deepEqual(await executor.submit(() => process.execArgv), workerFlags(['--max-old-space-size=123']));
         }
       });
       const executor = new ProcessPoolExecutor({ maxWorkers: 1 });
@@ -261,12 +262,12 @@ describe('events$', T, () => {
         ];
         assert.deepEqual(
           inherited,
-          process.execArgv.filter((flag) => !debugging.some((prefix) => flag.startsWith(prefix))),
+          workerFlags(process.execArgv.filter((flag) => !debugging.some((prefix) => flag.startsWith(prefix)))),
         );
         // Only Node runs this file through a loader flag (`--import tsx`); `bun test` and `deno test`
         // compile TypeScript themselves and start with no flags.
         if (underTsx) assert.ok(inherited.includes('tsx'));
-        else assert.deepEqual(inherited, []);
+        else assert.deepEqual(inherited, workerFlags([]));
       } finally {
         await executor.shutdown();
       }
@@ -284,7 +285,7 @@ describe('events$', T, () => {
           : [...started.flags, fixture('exec-argv.mjs')],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
       );
-      assert.deepEqual(JSON.parse(output), { parent: started.flags, worker: started.inherited });
+      assert.deepEqual(JSON.parse(output), { parent: started.flags, worker: workerFlags(started.inherited) });
     },
   );
 });
@@ -330,6 +331,23 @@ describe('no orphans', T, () => {
         ),
     );
   }
+
+  test(
+    'Node 22.7–23 workers keep AsyncLocalStorage in async context frames (cheap awaits); the user’s flags win',
+    T,
+    () => {
+      const FRAMES = '--experimental-async-context-frame';
+      assert.deepEqual(workerFlags(['--a'], 'node', '22.7.0'), [FRAMES, '--a']);
+      assert.deepEqual(workerFlags([], 'node', '23.11.1'), [FRAMES]);
+      for (const version of ['20.20.2', '22.6.0', '24.0.0', '26.12.1']) {
+        assert.deepEqual(workerFlags(['--a'], 'node', version), ['--a'], version);
+      }
+      assert.deepEqual(workerFlags(['--a'], 'bun', '22.7.0'), ['--a']);
+      assert.deepEqual(workerFlags(['--no-experimental-async-context-frame'], 'node', '22.7.0'), [
+        '--no-experimental-async-context-frame',
+      ]);
+    },
+  );
 
   test('parent-death: setpriv where it can set the signal; the thread otherwise; a worker knows which', T, () => {
     assert.equal(parentDeath({ RXPOOL_WATCHDOG: 'thread' }), 'thread');

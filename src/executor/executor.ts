@@ -7,6 +7,7 @@ import { Task, type TaskSpec } from '../engine/task.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, ShutdownExecutorError } from '../errors.js';
 import { cpuCount } from '../platform/cpu-count.js';
+import { workerFlags } from '../platform/runtime.js';
 import { BehaviorSubject, Observable, Subject, switchMap } from '../rx/rxjs.js';
 import { FunctionRegistry, type ShippedFunction } from '../shipping/function-registry.js';
 import { PROJECT_DIR_VARIABLE, projectDir } from '../shipping/project-dir.js';
@@ -124,7 +125,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const spec: WorkerSpec = {
       bootstrap: BOOTSTRAP,
       execPath: process.execPath,
-      execArgv: this.#options.execArgv,
+      execArgv: workerFlags(this.#options.execArgv),
       env: { ...process.env, [PROJECT_DIR_VARIABLE]: projectDir(), ...this.#options.env },
       cwd: this.#options.cwd,
       initializer: initializer && { fn: this.#functions.resolve(initializer), args: initArgs },

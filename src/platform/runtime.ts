@@ -29,6 +29,7 @@ import { serialize } from 'node:v8';
  * | resident memory of a worker (pidusage) | real RSS (`/proc` or `ps`); a sample racing the worker's exit (a zombie: 0 bytes) is left out | same (Bun workers exit fastest: the race is most frequent there) | same |
  * | a busy worker dies with its parent by | the kernel's parent-death signal on Linux with util-linux's `setpriv` (see `parent-death.ts`), else the watchdog thread | the watchdog thread (`fork` there runs the runtime's own binary) | the watchdog thread, likewise |
  * | watchdog thread (`worker_threads`, `eval: true`) | yes | yes | yes; it runs without `resourceLimits`: a thread over its limits dies silently on Node (an earlier 4 MB cap killed it at start) and aborts the **whole process** on Deno |
+ * | `AsyncLocalStorage` in a worker (it tells which task left a timer or rejection behind) | Node 20: promise hooks on every promise, each `await` in a task ~4× slower than in the parent; Node 22.7–23: workers get `--experimental-async-context-frame` ({@link workerFlags}), no cost; Node ≥ 24: that is the default | no measurable cost | no measurable cost |
  * | `performance.timeOrigin` | epoch ms | epoch ms | epoch ms |
  *
  * ## Operating systems
@@ -94,3 +95,23 @@ export function sendChecked(
 }
 
 const CURRENT = currentRuntime();
+
+/** The flag that keeps AsyncLocalStorage in async context frames, Node 22.7–23 (the default from 24). */
+const CONTEXT_FRAME = '--experimental-async-context-frame';
+
+/**
+ * The `execArgv` a Node worker starts with: the user's, behind what rxpool adds. Node 22.7–23 add
+ * {@link CONTEXT_FRAME} unless the user's flags mention async context frames: without it, the
+ * worker's AsyncLocalStorage runs every promise through promise hooks, and 1,000,000 `await`s in a
+ * task took 140 ms instead of the parent's 55. Node 24 does this by default; Node 20 cannot.
+ */
+export function workerFlags(
+  execArgv: readonly string[],
+  runtime: Runtime = CURRENT,
+  version: string = process.versions.node ?? '',
+): string[] {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const framesOptIn = runtime === 'node' && ((major === 22 && minor >= 7) || major === 23);
+  if (!framesOptIn || execArgv.some((flag) => flag.includes('async-context-frame'))) return [...execArgv];
+  return [CONTEXT_FRAME, ...execArgv];
+}
