@@ -316,6 +316,7 @@ function render(meta, cases) {
         const note = (text) => notes.push({ label: row.label, run: i + 1, text });
         if (!r.ok) note(`✗ ${r.error}`);
         for (const e of r.errors ?? []) note(`✗ ${e}`);
+        for (const e of r.remarks ?? []) note(`≠ ${e}`);
         if (r.closeError) note(r.closeError);
       });
     }
@@ -345,6 +346,7 @@ function describe(spec, result) {
     .map((m) => `${fmt(result[m.key], m.digits)} ${m.label}`);
   if (result.outcome) parts.push(`crash ${result.outcome.crash}, next ${result.outcome.next}`);
   for (const e of result.errors ?? []) parts.push(`✗ ${e}`);
+  for (const e of result.remarks ?? []) parts.push(`≠ ${e}`);
   return parts.join(', ');
 }
 

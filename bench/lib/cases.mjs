@@ -250,7 +250,7 @@ export const CASES = {
   payload: {
     title: 'payload: echo of 100 KB values (string, Float64Array, array of numbers, nested object), all at once',
     measures:
-      "Bandwidth for large arguments and results: 1,000 tasks at once per type (`--param payload.n=2000` for more), each echoing its own 100 KB value (a 102,400-character string; a `Float64Array(12800)`; a plain `Array` of 12,800 doubles; an array of 830 small records with strings, numbers and nested arrays, ~100 KB as JSON). MB/s counting both directions (N × 2 × 102,400 bytes / wall time); higher is better. Each echo is checked (type, length, contents at both ends); a pool that returns something else is `✗ wrong result` for that type. Floors: the same echo with the bare fork (`'advanced'`) and bare `worker_threads` (string, Float64Array and array only; one value shared by all messages).",
+      "Bandwidth for large arguments and results: 1,000 tasks at once per type (`--param payload.n=2000` for more), each echoing its own 100 KB value (a 102,400-character string; a `Float64Array(12800)`; a plain `Array` of 12,800 doubles; an array of 830 small records with strings, numbers and nested arrays, ~100 KB as JSON). MB/s counting both directions (N × 2 × 102,400 bytes / wall time); higher is better. Each echo is checked (type, length, contents at both ends); a pool that returns something else is `✗ wrong result` for that type; a nested object that comes back with the same shape and the same JSON but not the same values (a `-0` as `0`: what a JSON channel does) is counted, with a `≠` note saying where. Floors: the same echo with the bare fork (`'advanced'`) and bare `worker_threads` (string, Float64Array and array only; one value shared by all messages).",
     // 1,000 per type, not the 2,000 of issue 7: at 2,000 this case alone took 14 minutes of a
     // 33-minute default run at load 5 (every peer already down to 1 run). `--param payload.n=2000`.
     params: { full: { n: 1_000, warm: 100 }, quick: { n: 200, warm: 50 } },
@@ -280,6 +280,7 @@ export const CASES = {
     async run(pool, p) {
       const out = {};
       const errors = [];
+      const remarks = new Set();
       for (const [key, type] of [
         ['stringMBps', 'string'],
         ['f64MBps', 'Float64Array'],
@@ -294,7 +295,10 @@ export const CASES = {
             const t0 = now();
             const echoes = await Promise.all(values.map((value) => pool.call('echo', value)));
             const dt = now() - t0;
-            for (let i = 0; i < n; i++) checkEcho(type, echoes[i], values[i]);
+            for (let i = 0; i < n; i++) {
+              const remark = checkEcho(type, echoes[i], values[i]);
+              if (remark) remarks.add(`${type}: ${remark}`);
+            }
             return dt;
           };
           await once(p.warm);
@@ -303,6 +307,7 @@ export const CASES = {
           errors.push(`${type}: ${firstLine(error)}`);
         }
       }
+      if (remarks.size > 0) out.remarks = [...remarks];
       return errors.length > 0 ? { ...out, errors } : out;
     },
   },
@@ -760,6 +765,30 @@ function checkEcho(type, echoed, value) {
     const got = echoed?.constructor?.name ?? typeof echoed;
     throw new Error(`wrong result: the echo came back as ${got}${echoed?.length ? ` of length ${echoed.length}` : ''}`);
   }
+  if (type !== 'object') return undefined;
+  // Same shape and same JSON: the records at both ends are also compared value by value, so that a
+  // channel that carries only what JSON can (a -0 comes back as 0) is reported, not failed.
+  const last = RECORDS - 1;
+  return (
+    inexact(echoed.records[0], value.records[0], 'records[0]') ??
+    inexact(echoed.records[last], value.records[last], `records[${last}]`)
+  );
 }
+
+/** Where `echoed` first differs from `sent` by Object.is on the leaves, described; `undefined` if nowhere. */
+function inexact(echoed, sent, path) {
+  if (typeof sent !== 'object' || sent === null) {
+    return Object.is(echoed, sent)
+      ? undefined
+      : `the echo is not exact: ${path} was sent as ${show(sent)}, came back as ${show(echoed)}`;
+  }
+  for (const key of Object.keys(sent)) {
+    const found = inexact(echoed?.[key], sent[key], Array.isArray(sent) ? `${path}[${key}]` : `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+const show = (v) => (Object.is(v, -0) ? '-0' : (JSON.stringify(v) ?? String(v)));
 
 export { PAYLOADS, WORKERS, withTimeout };

@@ -39,6 +39,14 @@ function bestPeer(cases, caseId, key, better, kind) {
   return best;
 }
 
+/** ", its echo is not exact" when the peer's runs noted (≠) that `type` came back with other values. */
+function inexactNote(cases, caseId, peer, type) {
+  const row = peer && cases[caseId]?.rows.find((r) => r.label === peer.label);
+  const prefix = `${type === 'nested object' ? 'object' : type}: `;
+  const remark = row?.runs.flatMap((r) => r.remarks ?? []).find((text) => text.startsWith(prefix));
+  return remark ? `; ${remark.slice(prefix.length)}` : '';
+}
+
 const num = (v, digits = 0) =>
   v === undefined
     ? 'not measured'
@@ -134,7 +142,7 @@ export function checkTargets(cases) {
       lines.push({
         target: `payload, ${cases.payload.params.n.toLocaleString('en-US')} × 100 KB ${type}: ≥ the best process peer`,
         rxpool: measured(cases, 'payload', 'rxpool', rx, `${num(rx)} MB/s`),
-        peer: peerCell(peer, ' MB/s'),
+        peer: peerCell(peer, ' MB/s') + inexactNote(cases, 'payload', peer, type),
         ratio: ratioCell(rx, peer?.value, 'best process peer'),
         met: rx !== undefined && peer ? rx >= peer.value : undefined,
       });
