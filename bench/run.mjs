@@ -7,7 +7,7 @@
 //   npm run bench -- --quick              # a few minutes, small sizes, writes bench/results/quick.{md,json}
 //   npm run bench -- --cases tiny-burst,payload --runs 3 --pools rxpool,jest-worker
 //
-// Options: --quick, --cases a,b, --pools a,b (row or pool ids; floors are always run), --runs N
+// Options: --quick, --cases a,b, --pools a,b (row or pool ids; floors, and floor rows like the memory case's bare fork, are always run), --runs N
 // (default 5, 1 with --quick; a row over its case's time budget gets fewer, marked ◦; --runs N
 // turns the budgets off), --param case.key=value (override a case parameter, e.g. payload.n=2000),
 // --no-floor, --out path/without-extension, --render results.json (rewrite
@@ -97,7 +97,9 @@ async function runCase(caseId) {
   }
   const rows = spec.rows
     .filter((row) =>
-      opts.pools ? opts.pools.includes(row.id) || (!row.optional && opts.pools.includes(row.pool)) : !row.optional,
+      opts.pools
+        ? POOLS[row.pool]?.floor || opts.pools.includes(row.id) || (!row.optional && opts.pools.includes(row.pool))
+        : !row.optional,
     )
     .map((row) => ({
       id: row.id,

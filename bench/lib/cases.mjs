@@ -11,7 +11,7 @@ const now = () => performance.now();
 const epoch = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const WORKERS = 2;
-const PEERS = Object.keys(POOLS).filter((id) => id !== 'rxpool');
+const PEERS = Object.keys(POOLS).filter((id) => id !== 'rxpool' && !POOLS[id].floor);
 /** How long `whoami` tasks sleep (cold-start, crash-recovery, cpu-bound): so no worker can take them all. */
 const WHOAMI_SLEEP_MS = 20;
 
@@ -440,9 +440,9 @@ export const CASES = {
   },
 
   memory: {
-    title: 'memory: rxpool parent RSS after 100k and after 1M tiny tasks',
+    title: 'memory: parent RSS after 100k and after 1M tiny tasks (rxpool; a bare fork floor)',
     measures:
-      "rxpool only. The case process runs with `--expose-gc` and calls `gc()` twice before each reading. 2,000 `inc` tasks, both workers answer a `whoami`, 500 ms idle, then `parent idle` (RSS) and `worker idle` (mean VmRSS of the child processes, from `/proc`, Linux only). Then tiny tasks in waves of 20k (each wave submitted at once, then awaited) up to 100k, reading, then on to 1M, reading: RSS and `heapUsed` of the parent, and the growth from 100k to 1M (target: flat, ±10%). Every pool's idle parent and worker RSS are in the cold-start table. The peers' parent RSS after 100k is not measured: 100k tiny tasks take 5 to 15 s per peer, more than the whole rxpool row. MB = 2^20 bytes; lower is better.",
+      "rxpool, and a floor: two bare `fork` children with `serialization: 'advanced'` and no library, one message per task each way (`bench/fixtures/bare-fork-worker.cjs`), as a reference for what Node's IPC alone does to the parent's RSS. The case process runs with `--expose-gc` and calls `gc()` twice before each reading. 2,000 `inc` tasks, both workers answer a `whoami`, 500 ms idle, then `parent idle` (RSS) and `worker idle` (mean VmRSS of the child processes, from `/proc`, Linux only). Then tiny tasks in waves of 20k (each wave submitted at once, then awaited) up to 100k, reading, then on to 1M, reading: RSS and `heapUsed` of the parent, and the growth from 100k to 1M (target: flat, ±10%). Every pool's idle parent and worker RSS are in the cold-start table. The peers' parent RSS after 100k is not measured: 100k tiny tasks take 5 to 15 s per peer, more than the whole rxpool row. MB = 2^20 bytes; lower is better.",
     params: {
       full: { warm: 2_000, wave: 20_000, sizes: [100_000, 1_000_000], idleMs: 500 },
       quick: { warm: 2_000, wave: 20_000, sizes: [40_000, 200_000], idleMs: 500 },
@@ -458,7 +458,10 @@ export const CASES = {
       { key: 'heapLargeMB', label: 'heap @1M MB', better: 'lower', digits: 1 },
       { key: 'heapGrowthPct', label: 'heap growth %', better: 'lower', digits: 1 },
     ],
-    rows: [{ id: 'rxpool', pool: 'rxpool' }],
+    rows: [
+      { id: 'rxpool', pool: 'rxpool' },
+      { id: 'bare-fork', pool: 'bare-fork' },
+    ],
     timeoutMs: () => 180_000,
     async run(pool, p, row) {
       if (typeof globalThis.gc !== 'function') throw new Error('memory case needs node --expose-gc');
@@ -627,7 +630,7 @@ function crashEvents(executor) {
 async function idleMemory(kind) {
   await fullGc();
   const out = { parentRssMB: mb(process.memoryUsage().rss) };
-  if (kind === 'process') {
+  if (kind === 'process' || kind === 'floor') {
     const rss = childRss();
     if (rss.length > 0) out.workerRssMB = mb(rss.reduce((a, b) => a + b, 0) / rss.length);
     out.workerCount = rss.length;

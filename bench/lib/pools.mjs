@@ -14,6 +14,7 @@ const WORKERPOOL_WORKER = fixture('workerpool-worker.cjs');
 const WORKER_FARM_WORKER = fixture('worker-farm-worker.cjs');
 const POOLIFIER_THREAD_WORKER = fixture('poolifier-thread-worker.cjs');
 const POOLIFIER_CLUSTER_WORKER = fixture('poolifier-cluster-worker.cjs');
+const BARE_FORK_WORKER = fixture('bare-fork-worker.cjs');
 const tasks = require(TASKS);
 const NAMES = Object.keys(tasks);
 
@@ -56,6 +57,45 @@ export const POOLS = {
     label: 'tinypool (threads)',
     kind: 'thread',
     load: () => tinypool('worker_threads'),
+  },
+  // Not a peer: the memory case's floor (`floor: true` keeps it out of every other case and target).
+  'bare-fork': {
+    label: "bare fork, `'advanced'`, one message per task (no library)",
+    kind: 'floor',
+    floor: true,
+    async load() {
+      const { fork } = await import('node:child_process');
+      return (workers) => {
+        const children = Array.from({ length: workers }, () =>
+          fork(BARE_FORK_WORKER, [], { serialization: 'advanced' }),
+        );
+        const pending = new Map();
+        let next = 0;
+        for (const child of children) {
+          child.on('message', ([id, value]) => {
+            const resolve = pending.get(id);
+            pending.delete(id);
+            resolve(value);
+          });
+        }
+        return {
+          call: (name, arg) =>
+            new Promise((resolve) => {
+              const id = next++;
+              pending.set(id, resolve);
+              children[id % workers].send([id, name, arg]);
+            }),
+          close: () =>
+            Promise.all(
+              children.map((child) => {
+                const exited = new Promise((resolve) => child.once('exit', resolve));
+                child.kill();
+                return exited;
+              }),
+            ),
+        };
+      };
+    },
   },
   'tinypool-process': {
     label: "tinypool `runtime: 'child_process'`",

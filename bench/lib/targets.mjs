@@ -2,7 +2,7 @@
 // built from them (`node bench/run.mjs --markdown`). Misses are shown as such, never dropped.
 import { POOLS } from './pools.mjs';
 
-const PEERS = Object.keys(POOLS).filter((id) => id !== 'rxpool');
+const PEERS = Object.keys(POOLS).filter((id) => id !== 'rxpool' && !POOLS[id].floor);
 
 /**
  * @typedef {{ id: string, label: string, kind: string, summary: Record<string, { median: number }> }} ResultRow
@@ -197,6 +197,9 @@ export function checkTargets(cases) {
     const small = value(cases, 'memory', 'rxpool', 'rssSmallMB');
     const large = value(cases, 'memory', 'rxpool', 'rssLargeMB');
     const [n1, n2] = cases.memory.params.sizes;
+    const floorGrowth = value(cases, 'memory', 'bare-fork', 'rssGrowthPct');
+    const floorSmall = value(cases, 'memory', 'bare-fork', 'rssSmallMB');
+    const floorLarge = value(cases, 'memory', 'bare-fork', 'rssLargeMB');
     lines.push({
       target: `memory: parent RSS flat (±10%) from ${count(n1)} to ${count(n2)} tiny tasks`,
       rxpool: measured(
@@ -206,7 +209,10 @@ export function checkTargets(cases) {
         growth,
         `${num(growth, 1)}% (${num(small, 1)} → ${num(large, 1)} MB)`,
       ),
-      peer: '–',
+      peer:
+        floorGrowth === undefined
+          ? '–'
+          : `bare fork floor: ${num(floorGrowth, 1)}% (${num(floorSmall, 1)} → ${num(floorLarge, 1)} MB)`,
       ratio: '–',
       met: growth !== undefined ? Math.abs(growth) <= 10 : undefined,
     });
