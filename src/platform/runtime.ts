@@ -29,7 +29,7 @@ import { serialize } from 'node:v8';
  * | resident memory of a worker (pidusage) | real RSS (`/proc` or `ps`); a sample racing the worker's exit (a zombie: 0 bytes) is left out | same (Bun workers exit fastest: the race is most frequent there) | same |
  * | a busy worker dies with its parent by | the kernel's parent-death signal on Linux with util-linux's `setpriv` (see `parent-death.ts`), else the watchdog thread | the watchdog thread (`fork` there runs the runtime's own binary) | the watchdog thread, likewise |
  * | watchdog thread (`worker_threads`, `eval: true`) | yes | yes | yes; it runs without `resourceLimits`: a thread over its limits dies silently on Node (an earlier 4 MB cap killed it at start) and aborts the **whole process** on Deno |
- * | `AsyncLocalStorage` in a worker (it tells which task left a timer or rejection behind) | Node 20: promise hooks on every promise, each `await` in a task ~4× slower than in the parent; Node 22.7–23: workers get `--experimental-async-context-frame` ({@link workerFlags}), no cost; Node ≥ 24: that is the default | no measurable cost | no measurable cost |
+ * | `AsyncLocalStorage` in a worker (it tells which task left a timer or rejection behind) | Node 20: promise hooks on every promise, each `await` in a task 3–5× slower than in the parent; Node 22.7–23: workers get `--experimental-async-context-frame` ({@link workerFlags}), no cost; Node ≥ 24: that is the default | no measurable cost | no measurable cost |
  * | `performance.timeOrigin` | epoch ms | epoch ms | epoch ms |
  *
  * ## Operating systems
