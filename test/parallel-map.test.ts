@@ -220,6 +220,55 @@ describe('parallelMap', SUITE, () => {
     }),
   );
 
+  test(
+    'chunks of streaming items: items that yield none, one or several values keep their order; a failing item ends it after the items before it',
+    T,
+    () =>
+      withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+        // x % 3: 0 yields nothing, 1 yields x, 2 yields x and -x; a multiple of 10 yields a string.
+        const spread = function* (x: number): Generator<number | string> {
+          if (x % 10 === 0) {
+            yield `ten ${x}`;
+            return;
+          }
+          for (let i = 0; i < x % 3; i++) yield i === 0 ? x : -x;
+        };
+        const expected = range(40).flatMap(
+          (x): Array<number | string> => (x % 10 === 0 ? [`ten ${x}`] : x % 3 === 0 ? [] : x % 3 === 1 ? [x] : [x, -x]),
+        );
+        for (const chunksize of [1, 4, 7] as const) {
+          const ordered = await lastValueFrom(
+            from(range(40)).pipe(parallelMap(spread, { executor, chunksize }), toArray()),
+          );
+          assert.deepEqual(ordered, expected, `chunksize ${chunksize}`);
+          const unordered = await lastValueFrom(
+            from(range(40)).pipe(parallelMap(spread, { executor, chunksize, ordered: false }), toArray()),
+          );
+          assert.deepEqual(
+            [...unordered].sort((a, b) => String(a).localeCompare(String(b))),
+            [...expected].sort((a, b) => String(a).localeCompare(String(b))),
+          );
+        }
+        // One worker, chunks of 4: the chunk [4..7] fails at 6, after 4 and 5 yielded theirs.
+        const failing = function* (x: number) {
+          if (x === 6) throw new Error('six');
+          yield x;
+          if (x % 2 === 1) yield -x;
+        };
+        const seen: unknown[] = [];
+        await assert.rejects(
+          lastValueFrom(
+            from(range(12)).pipe(
+              parallelMap(failing, { executor, chunksize: 4 }),
+              tap((v) => seen.push(v)),
+            ),
+          ),
+          /six/,
+        );
+        assert.deepEqual(seen, [0, 1, -1, 2, 3, -3, 4, 5, -5]);
+      }),
+  );
+
   test('any source RxJS accepts: async iterables, Subjects, intervals', T, () =>
     withExecutor({ maxWorkers: 2 }, async ({ executor }) => {
       async function* numbers() {

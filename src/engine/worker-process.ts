@@ -5,6 +5,8 @@ import { PARENT_DEATH_VARIABLE, workerLaunch } from '../platform/parent-death.js
 import { killTree } from '../platform/process-tree.js';
 import { sendChecked, unrefChannel } from '../platform/runtime.js';
 import {
+  type ChunkValues,
+  eachChunkItem,
   FromWorker,
   type FunctionSource,
   type ParentMessage,
@@ -340,7 +342,7 @@ class WorkerConnection {
           this.#answered(message[1], {
             ok: false,
             thrown: message[2],
-            partial: decodedPartial(message[3], message[4]),
+            partial: decodedPartial(message[3], message[4], this.#find(message[1])),
           });
           break;
         case FromWorker.Skipped:
@@ -520,13 +522,26 @@ function modeOf(task: Task): TaskMode {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** A chunk's results before its failing item, decoded; dropped if they cannot be (the failure matters more). */
+/**
+ * A chunk's results before its failing item, decoded; dropped if they cannot be (the failure matters
+ * more). A ChunkStream's come as ChunkValues and leave as one list of values per item, as
+ * `task-end`'s `partial` says (a failure is rare: the compact form is for the results).
+ */
 function decodedPartial(
-  partial: unknown[] | undefined,
+  partial: ChunkValues | undefined,
   records: Parameters<typeof decodeValue>[1],
+  task: Task | undefined,
 ): unknown[] | undefined {
   const decoded = decodeValue(partial, records);
-  return decoded.ok ? (decoded.value as unknown[] | undefined) : undefined;
+  if (!decoded.ok || decoded.value === undefined) return undefined;
+  if (!task || modeOf(task) !== TaskMode.ChunkStream) return decoded.value as unknown[];
+  const lists: unknown[][] = [];
+  eachChunkItem(
+    decoded.value as ChunkValues,
+    (_, value) => lists.push([value]),
+    (_, values) => lists.push(values),
+  );
+  return lists;
 }
 
 function argumentsError(task: Task, error: unknown): SerializationError {

@@ -31,17 +31,73 @@ export const TaskMode = {
    * comes; the Ok that ends it carries the values not yet sent (a plain value: a list of one).
    */
   Stream: 2,
-  /** Like Chunk, but each item's result is the list of values it streams (a plain value: a list of one). */
+  /** Like Chunk, but each item's result is the list of values it streams (a plain value: a list of one), sent as a {@link ChunkValues}. */
   ChunkStream: 3,
 } as const;
 export type TaskMode = (typeof TaskMode)[keyof typeof TaskMode];
+
+/**
+ * The values of a ChunkStream task's items (its result, or its partial results before a failure),
+ * flat: a plain array when every item yielded exactly one value (the common case, and no array per
+ * item to build, send and collect), else the values with how many each item yielded.
+ */
+export type ChunkValues = unknown[] | { readonly values: unknown[]; readonly counts: number[] };
+
+/** Collects a ChunkStream task's values item by item (see {@link ChunkValues}). */
+export class ChunkValuesBuilder {
+  readonly #values: unknown[] = [];
+  #counts: number[] | undefined;
+  #items = 0;
+
+  /** One item yielded `values`. */
+  add(values: readonly unknown[]): void {
+    if (values.length !== 1 && !this.#counts) this.#counts = new Array<number>(this.#items).fill(1);
+    for (const value of values) this.#values.push(value);
+    this.#counts?.push(values.length);
+    this.#items++;
+  }
+
+  /** One item yielded one value. */
+  addOne(value: unknown): void {
+    this.#values.push(value);
+    this.#counts?.push(1);
+    this.#items++;
+  }
+
+  build(): ChunkValues {
+    return this.#counts ? { values: this.#values, counts: this.#counts } : this.#values;
+  }
+}
+
+/**
+ * Hands each item of `chunk` over in order: `one(item, value)` when it yielded exactly one value
+ * (every item, in the flat form), else `many(item, values)`.
+ */
+export function eachChunkItem(
+  chunk: ChunkValues,
+  one: (item: number, value: unknown) => void,
+  many: (item: number, values: unknown[]) => void,
+): void {
+  if (Array.isArray(chunk)) {
+    for (let i = 0; i < chunk.length; i++) one(i, chunk[i]);
+    return;
+  }
+  const { values, counts } = chunk as { values: unknown[]; counts: number[] };
+  let at = 0;
+  for (let item = 0; item < counts.length; item++) {
+    const count = counts[item] as number;
+    if (count === 1) one(item, values[at]);
+    else many(item, values.slice(at, at + count));
+    at += count;
+  }
+}
 
 export const FromWorker = {
   /** Bootstrap finished; tasks may flow: `[Ready]`. */
   Ready: 1,
   /** A task's value: `[Ok, taskId, value, records?]`. */
   Ok: 2,
-  /** A task threw: `[Err, taskId, thrown, partial?, records?]`. `partial` holds a chunk's results before the failing item. */
+  /** A task threw: `[Err, taskId, thrown, partial?, records?]`. `partial` holds a chunk's results before the failing item (a {@link ChunkValues} for ChunkStream). */
   Err: 3,
   /** A dropped task was removed before it started: `[Skipped, taskId]`. */
   Skipped: 4,
@@ -88,7 +144,7 @@ export type ErrMessage = [
   tag: typeof FromWorker.Err,
   taskId: number,
   thrown: ThrownRecord,
-  partial?: unknown[],
+  partial?: ChunkValues,
   records?: Placeholder[],
 ];
 export type SkippedMessage = [tag: typeof FromWorker.Skipped, taskId: number];

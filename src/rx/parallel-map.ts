@@ -7,6 +7,7 @@ import { type ExecutorInternals, internals, type ProcessPoolExecutor, type Strea
 import { checkPositive } from '../executor/options.js';
 import { borrowReusableExecutor } from '../executor/reusable.js';
 import { cpuCount } from '../platform/cpu-count.js';
+import { type ChunkValues, eachChunkItem } from '../protocol/messages.js';
 import { type ParallelMapProgress, ProgressTracker } from './progress.js';
 import { Observable, type OperatorFunction } from './rxjs.js';
 
@@ -167,6 +168,26 @@ export function parallelMap<T, R>(
         if (index === head) flushHead();
       };
 
+      /** Ordered or not: item `index` yielded exactly `value` and is done (no list to build). */
+      const itemOne = (index: number, value: unknown) => {
+        if (ordered && (index !== head || held.get(index) !== undefined)) {
+          itemValues(index, [value], true);
+          return;
+        }
+        emit(value);
+        if (!ordered) return;
+        head++;
+        flushHead();
+      };
+
+      /** Every item of a chunk's values (see ChunkValues), from `first` on. */
+      const chunkValues = (first: number, chunk: ChunkValues) =>
+        eachChunkItem(
+          chunk,
+          (item, value) => itemOne(first + item, value),
+          (item, values) => itemValues(first + item, values, true),
+        );
+
       const finish = (error?: unknown) => {
         if (ended) return;
         ended = true;
@@ -217,8 +238,7 @@ export function parallelMap<T, R>(
           chunks.learn(job.items.length, ranFor);
           learnConcurrency(ranFor);
           if (job.items.length > 1) {
-            const perItem = outcome.value as unknown[][];
-            for (let i = 0; i < perItem.length; i++) itemValues(job.first + i, perItem[i] as unknown[], true);
+            chunkValues(job.first, outcome.value as ChunkValues);
           } else {
             itemValues(job.first, outcome.value as unknown[], true);
           }

@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
+  type ChunkValues,
+  ChunkValuesBuilder,
   FromWorker,
   type InitMessage,
   type ParentMessage,
@@ -218,7 +220,9 @@ export class Runner {
   #runChunk(fn: Shipped, items: unknown[], running: Running, streams: boolean): void {
     const { taskId } = running;
     const results: unknown[] = [];
-    const fail = (error: unknown) => this.#settle(running, this.#err(taskId, error, results));
+    const streamed = streams ? new ChunkValuesBuilder() : undefined;
+    const sofar = (): ChunkValues => (streamed ? streamed.build() : results);
+    const fail = (error: unknown) => this.#settle(running, this.#err(taskId, error, sofar()));
     const next = (from: number): void => {
       for (let i = from; i < items.length; i++) {
         let settledNow = false;
@@ -232,14 +236,16 @@ export class Runner {
         }
         // The common case, a primitive, settles here without the machinery for promises and streams.
         if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
-          results.push(streams ? [result] : result);
+          if (streamed) streamed.addOne(result);
+          else results.push(result);
           continue;
         }
-        const streamed: unknown[] = [];
+        const early: unknown[] = [];
         deliver(result, streams, {
-          next: (value) => streamed.push(value),
+          next: (value) => early.push(value),
           done: (value) => {
-            results.push(streams && streamed.length > 0 ? [...streamed, ...(value as unknown[])] : value);
+            if (streamed) streamed.add(early.length > 0 ? [...early, ...(value as unknown[])] : (value as unknown[]));
+            else results.push(value);
             if (waiting) next(i + 1);
             else settledNow = true;
           },
@@ -251,7 +257,7 @@ export class Runner {
           return;
         }
       }
-      this.#settle(running, this.#ok(taskId, results));
+      this.#settle(running, this.#ok(taskId, sofar()));
     };
     next(0);
   }
@@ -275,10 +281,10 @@ export class Runner {
   }
 
   /** A chunk's failure, with the results before the failing item, encoded like a value. */
-  #err(taskId: number, error: unknown, partial: unknown[]): WorkerMessage {
+  #err(taskId: number, error: unknown, partial: ChunkValues): WorkerMessage {
     try {
       const encoded = this.#serializers.encode(partial, RESULT_SITE);
-      if (encoded) return [FromWorker.Err, taskId, encodeThrown(error), encoded.value as unknown[], encoded.records];
+      if (encoded) return [FromWorker.Err, taskId, encodeThrown(error), encoded.value as ChunkValues, encoded.records];
     } catch {
       // The failure matters more than the partial results: send it without them.
       return [FromWorker.Err, taskId, encodeThrown(error)];
