@@ -4,9 +4,8 @@ import { InitializerError, SerializationError } from '../errors.js';
 import { PARENT_DEATH_VARIABLE, workerLaunch } from '../platform/parent-death.js';
 import { killTree } from '../platform/process-tree.js';
 import { sendChecked, unrefChannel } from '../platform/runtime.js';
+import { type ChunkValues, eachChunkItem } from '../protocol/chunk-values.js';
 import {
-  type ChunkValues,
-  eachChunkItem,
   FromWorker,
   type FunctionSource,
   type ParentMessage,

@@ -7,7 +7,7 @@ import { type ExecutorInternals, internals, type ProcessPoolExecutor, type Strea
 import { checkPositive } from '../executor/options.js';
 import { borrowReusableExecutor } from '../executor/reusable.js';
 import { cpuCount } from '../platform/cpu-count.js';
-import { type ChunkValues, eachChunkItem } from '../protocol/messages.js';
+import { type ChunkValues, eachChunkItem } from '../protocol/chunk-values.js';
 import { type ParallelMapProgress, ProgressTracker } from './progress.js';
 import { Observable, type OperatorFunction } from './rxjs.js';
 

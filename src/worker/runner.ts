@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { type ChunkValues, ChunkValuesBuilder } from '../protocol/chunk-values.js';
 import {
-  type ChunkValues,
-  ChunkValuesBuilder,
   FromWorker,
   type InitMessage,
   type ParentMessage,
