@@ -341,7 +341,9 @@ class WorkerConnection {
           this.#answered(message[1], {
             ok: false,
             thrown: message[2],
-            partial: decodedPartial(message[3], message[4], this.#find(message[1])),
+            // Only a failed chunk carries partial results: other failures skip the task lookup.
+            partial:
+              message[3] === undefined ? undefined : decodedPartial(message[3], message[4], this.#find(message[1])),
           });
           break;
         case FromWorker.Skipped:
@@ -527,7 +529,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  * `task-end`'s `partial` says (a failure is rare: the compact form is for the results).
  */
 function decodedPartial(
-  partial: ChunkValues | undefined,
+  partial: ChunkValues,
   records: Parameters<typeof decodeValue>[1],
   task: Task | undefined,
 ): unknown[] | undefined {

@@ -14,22 +14,20 @@ export type ChunkValues = unknown[] | { readonly values: unknown[]; readonly cou
 /** Collects a ChunkStream task's values item by item (see {@link ChunkValues}). */
 export class ChunkValuesBuilder {
   readonly #values: unknown[] = [];
+  /** Set at the first item that did not yield exactly one value; until then, one per value. */
   #counts: number[] | undefined;
-  #items = 0;
 
   /** One item yielded `values`. */
   add(values: readonly unknown[]): void {
-    if (values.length !== 1 && !this.#counts) this.#counts = new Array<number>(this.#items).fill(1);
+    if (values.length !== 1 && !this.#counts) this.#counts = new Array<number>(this.#values.length).fill(1);
     for (const value of values) this.#values.push(value);
     this.#counts?.push(values.length);
-    this.#items++;
   }
 
   /** One item yielded one value. */
   addOne(value: unknown): void {
     this.#values.push(value);
     this.#counts?.push(1);
-    this.#items++;
   }
 
   build(): ChunkValues {
