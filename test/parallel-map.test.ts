@@ -439,6 +439,8 @@ describe('streaming from workers', SUITE, () => {
       );
       const onEvents = events.filter((e) => e.type === 'task-progress');
       assert.equal(onEvents.length, 3);
+      // Once settled, progress$ completes at once.
+      assert.deepEqual(await lastValueFrom(future.progress$.pipe(toArray())), []);
     }),
   );
 });

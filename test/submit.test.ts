@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, Future, ProcessPoolExecutor, ShutdownExecutorError, TaskTimeoutError } from 'rxpool';
-import { nextTurn, range, until, withExecutor } from './support/pool.js';
+import { collectGarbage, nextTurn, range, until, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
 
@@ -110,6 +110,31 @@ describe('submit', T, () => {
       } finally {
         process.off('unhandledRejection', listener);
       }
+    }),
+  );
+
+  test('a settled Future keeps its value, not its arguments', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      let collected = false;
+      const registry = new FinalizationRegistry(() => {
+        collected = true;
+      });
+      // Built in a function of its own, so that nothing here holds the argument but the task.
+      const submitBig = () => {
+        const big = { data: new Array<number>(10_000).fill(1) };
+        registry.register(big, undefined);
+        return executor.submit((o: { data: number[] }) => o.data.length, big);
+      };
+      const future = submitBig();
+      assert.equal(await future, 10_000);
+      // The registry's callback runs in a later turn than the collection.
+      for (let turn = 0; turn < 20 && !collected; turn++) {
+        collectGarbage();
+        await nextTurn();
+      }
+      assert.ok(collected, 'the argument is still reachable from the settled Future');
+      assert.equal(future.state, 'fulfilled');
+      assert.equal(await future, 10_000);
     }),
   );
 

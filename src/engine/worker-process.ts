@@ -21,7 +21,7 @@ import { decodeValue, sentVersionAfter, taskExtras } from '../shipping/task-ship
 import { decodeThrown } from '../shipping/thrown.js';
 import { type ExitReason, now, type TaskEndEvent, type WorkerEvent } from './events.js';
 import { killOnExit } from './exit-hook.js';
-import { isolate, type Task } from './task.js';
+import { type Task, tell } from './task.js';
 import { enrichTaskError, terminatedError } from './task-errors.js';
 
 /** How to start a worker process. */
@@ -355,8 +355,7 @@ class WorkerConnection {
         case FromWorker.Progress: {
           const task = this.#find(message[1]);
           if (!task) break;
-          const { listener } = task;
-          if (listener?.progress) isolate((value) => listener.progress?.(value), message[2]);
+          tell(task.owner, 'progress', message[2]);
           this.#emit({ type: 'task-progress', taskId: task.id, value: message[2] });
           break;
         }
@@ -370,14 +369,13 @@ class WorkerConnection {
     }
   }
 
-  /** A streaming task's value: to its listener, or, if this process cannot decode it, the task fails. */
+  /** A streaming task's value: to its owner, or, if this process cannot decode it, the task fails. */
   #streamed(taskId: number, value: unknown, records: Parameters<typeof decodeValue>[1]): void {
     const task = this.#find(taskId);
-    const next = task?.listener?.next;
-    if (!task || !next) return;
+    if (!task?.owner?.next) return;
     const decoded = decodeValue(value, records);
     if (decoded.ok) {
-      isolate((item) => next.call(task.listener, item), decoded.value);
+      tell(task.owner, 'next', decoded.value);
       return;
     }
     this.#outbox.push(-task.id);

@@ -15,7 +15,7 @@ import { SerializerScope } from '../shipping/serializers.js';
 import { taskDefinition } from '../shipping/task-definition.js';
 import { shipArguments } from '../shipping/task-shipping.js';
 import { ChunkSizer } from './chunk-sizer.js';
-import { Future, ProgressRelay } from './future.js';
+import { Future } from './future.js';
 import { type MapOptions, orderedResults } from './map.js';
 import {
   checkMaxWorkers,
@@ -218,9 +218,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const definition = taskDefinition(fn);
     const shipped = this.#ship(fn);
     const timeout = checkTimeout(definition.options.timeout);
-    const relay = new ProgressRelay();
-    const task = this.#newTask({ fn: shipped, args, chunk: false, timeout, listener: relay });
-    return new Future<Awaited<R>>(task, this.#cancel, relay);
+    const task = this.#newTask({ fn: shipped, args, chunk: false, timeout });
+    return new Future<Awaited<R>>(task, this.#cancel);
   }
 
   /**
@@ -240,18 +239,14 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const shipped = this.#ship(fn);
     const timeout = checkTimeout(definition.options.timeout);
     return new Observable<Streamed<R>>((subscriber) => {
-      const task = this.#newTask({
-        fn: shipped,
-        args,
-        chunk: false,
-        stream: true,
-        timeout,
-        listener: { next: (value) => subscriber.next(value as Streamed<R>) },
-      });
-      task.onSettled(({ outcome }) => {
-        if (!outcome?.ok) return subscriber.error(outcome?.error);
-        for (const value of outcome.value as Streamed<R>[]) subscriber.next(value);
-        subscriber.complete();
+      const task = this.#newTask({ fn: shipped, args, chunk: false, stream: true, timeout });
+      task.own({
+        next: (value) => subscriber.next(value as Streamed<R>),
+        settled: ({ outcome }) => {
+          if (!outcome?.ok) return subscriber.error(outcome?.error);
+          for (const value of outcome.value as Streamed<R>[]) subscriber.next(value);
+          subscriber.complete();
+        },
       });
       return () => {
         if (!task.settled) this.#control.next({ kind: 'stop', task });

@@ -1,29 +1,49 @@
-import type { Task, TaskListener } from '../engine/task.js';
-import { type Observable, Subject } from '../rx/rxjs.js';
-
-/** Passes a task's progress reports to whoever asked for them, creating nothing until someone does. */
-export class ProgressRelay implements TaskListener {
-  #subject: Subject<unknown> | undefined;
-
-  get progress$(): Observable<unknown> {
-    this.#subject ??= new Subject<unknown>();
-    return this.#subject.asObservable();
-  }
-
-  progress(value: unknown): void {
-    this.#subject?.next(value);
-  }
-
-  complete(): void {
-    this.#subject?.complete();
-  }
-}
+import type { Task, TaskOwner } from '../engine/task.js';
+import { EMPTY, type Observable, Subject } from '../rx/rxjs.js';
 
 /** Where a Future is: `pending` (queued or waiting on a worker), `running`, or settled. */
 export type FutureState = 'pending' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
 
 /** Marks a rejection as handled: an unobserved Future's failure stays inside it. */
 const ignore = (): void => {};
+
+/**
+ * What a Future's task answers to: it settles the promise, and passes progress reports on to
+ * `progress$`, creating nothing for them until someone subscribes. A class of its own, so that the
+ * Future's public surface shows none of it.
+ */
+class FutureOwner<T> implements TaskOwner {
+  readonly #future: Promise<T>;
+  readonly #resolve: (value: T) => void;
+  readonly #reject: (reason: unknown) => void;
+  #progress: Subject<unknown> | undefined;
+
+  constructor(future: Promise<T>, resolve: (value: T) => void, reject: (reason: unknown) => void) {
+    this.#future = future;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  get progress$(): Observable<unknown> {
+    this.#progress ??= new Subject<unknown>();
+    return this.#progress.asObservable();
+  }
+
+  progress(value: unknown): void {
+    this.#progress?.next(value);
+  }
+
+  settled({ outcome }: Task): void {
+    this.#progress?.complete();
+    if (!outcome) return;
+    if (outcome.ok) {
+      this.#resolve(outcome.value as T);
+      return;
+    }
+    this.#reject(outcome.error);
+    Promise.prototype.then.call(this.#future, undefined, ignore);
+  }
+}
 
 /**
  * The eventual result of a task submitted to an executor: a native Promise (await it, pass it to
@@ -40,12 +60,12 @@ export class Future<T> extends Promise<T> {
     return Promise;
   }
 
+  // The FutureOwner is held by the task alone, until it settles: a settled Future keeps no closures.
   readonly #task: Task;
   readonly #cancel: (task: Task) => void;
-  readonly #relay: ProgressRelay | undefined;
 
   /** @internal Futures come from `executor.submit()`. */
-  constructor(task: Task, cancel: (task: Task) => void, relay?: ProgressRelay) {
+  constructor(task: Task, cancel: (task: Task) => void) {
     // What Promise's statics do (`Future.resolve(x)` is `new Future(executor)`): say so plainly.
     if (typeof task === 'function') {
       throw new TypeError(
@@ -60,14 +80,7 @@ export class Future<T> extends Promise<T> {
     });
     this.#task = task;
     this.#cancel = cancel;
-    this.#relay = relay;
-    task.onSettled(({ outcome }) => {
-      relay?.complete();
-      if (!outcome) return;
-      if (outcome.ok) return resolve(outcome.value as T);
-      reject(outcome.error);
-      Promise.prototype.then.call(this, undefined, ignore);
-    });
+    task.own(new FutureOwner(this, resolve, reject));
   }
 
   /**
@@ -75,8 +88,8 @@ export class Future<T> extends Promise<T> {
    * Subscribe before the task starts to see every report.
    */
   get progress$(): Observable<unknown> {
-    if (!this.#relay) throw new Error('this Future has no progress channel');
-    return this.#relay.progress$;
+    const owner = this.#task.owner as FutureOwner<T> | undefined;
+    return owner ? owner.progress$ : EMPTY;
   }
 
   /** The executor-wide id of the task, as `events$` reports it. */

@@ -54,11 +54,13 @@ export function orderedResults<R>(
   const enqueue = (group: unknown[]) => {
     const task = start(group, chunked);
     const outcome = new Promise<Outcome>((resolve) =>
-      task.onSettled((done) => {
-        if (done.outcome?.ok && done.startedAt !== undefined) {
-          chunks.learn(group.length, performance.now() - done.startedAt);
-        }
-        resolve(done.outcome as Outcome);
+      task.own({
+        settled: (done) => {
+          if (done.outcome?.ok && done.startedAt !== undefined) {
+            chunks.learn(group.length, performance.now() - done.startedAt);
+          }
+          resolve(done.outcome as Outcome);
+        },
       }),
     );
     order.push({ task, outcome });

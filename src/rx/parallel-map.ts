@@ -213,10 +213,6 @@ export function parallelMap<T, R>(
             stream: true,
             group,
             timeout,
-            listener: {
-              next: (value) => itemValues(job.first, [value], false),
-              progress: (value) => options.onTaskProgress?.(value, job.items[0] as T),
-            },
           });
         } catch (error) {
           // The executor was shut down or broke under us.
@@ -226,7 +222,11 @@ export function parallelMap<T, R>(
         job.task = task;
         inFlight.add(job);
         tracker.changed();
-        task.onSettled(() => settled(job, task));
+        task.own({
+          next: (value) => itemValues(job.first, [value], false),
+          progress: (value) => options.onTaskProgress?.(value, job.items[0] as T),
+          settled: () => settled(job, task),
+        });
       };
 
       const settled = (job: Job, task: Task) => {

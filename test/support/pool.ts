@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { type ExecutorOptions, ProcessPoolExecutor, type WorkerEvent } from 'rxpool';
 
@@ -134,6 +136,17 @@ export async function untilCount<E extends WorkerEvent>(
 /** One turn of the event loop: lets pending rejections surface as 'unhandledRejection'. */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A full garbage collection in this process, now (Bun has its own call; Node and Deno expose V8's). */
+export function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  if (bun) {
+    bun.gc(true);
+    return;
+  }
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** Pids of running rxpool workers started from this checkout's dist/ (Linux: read from /proc). */
