@@ -155,7 +155,15 @@ export type WorkerEvent =
   | RecycleEvent
   | ExitEvent;
 
+// A getter that calls into Node each time (~30 ns), read twice per task: once is enough.
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Epoch milliseconds with sub-millisecond precision, monotonic within the process. */
 export function now(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN + performance.now();
+}
+
+/** {@link now} of an instant read earlier with `performance.now()`. */
+export function epochOf(monotonic: number): number {
+  return TIME_ORIGIN + monotonic;
 }

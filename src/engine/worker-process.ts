@@ -19,7 +19,7 @@ import { describeCulprit, findCulprit } from '../shipping/culprit.js';
 import type { ShippedFunction } from '../shipping/function-registry.js';
 import { decodeValue, sentVersionAfter, taskExtras } from '../shipping/task-shipping.js';
 import { decodeThrown } from '../shipping/thrown.js';
-import { type ExitReason, now, type TaskEndEvent, type WorkerEvent } from './events.js';
+import { type ExitReason, epochOf, now, type TaskEndEvent, type WorkerEvent } from './events.js';
 import { killOnExit } from './exit-hook.js';
 import { type Task, tell } from './task.js';
 import { enrichTaskError, terminatedError } from './task-errors.js';
@@ -283,18 +283,18 @@ class WorkerConnection {
   }
 
   /** The worker moves to the next task the moment it finishes one: mark the new head as started. */
-  #startHead(): void {
+  #startHead(startedAt = performance.now()): void {
     const head = this.#inFlight[0];
     this.#started = head !== undefined && head.state === 'pending';
     if (!head || !this.#started) return;
-    this.#headStartedAt = performance.now();
+    this.#headStartedAt = startedAt;
     // Hot path (one per task): a literal object, no spread.
     this.#subscriber.next({
       type: 'task-start',
       taskId: head.id,
       workerId: this.#workerId,
       pid: this.#pid,
-      time: now(),
+      time: epochOf(startedAt),
     });
   }
 
@@ -402,23 +402,26 @@ class WorkerConnection {
     const task = (index === 0 ? inFlight.shift() : inFlight.splice(index, 1)[0]) as Task;
     const wasRunning = index === 0 && this.#started;
     if (index === 0) this.#started = false;
+    // One clock reading for the end of this task and the start of the next.
+    const at = performance.now();
     if (answer && wasRunning) {
-      const duration = performance.now() - this.#headStartedAt;
       this.#emitTaskEnd(
         task,
         answer.ok || 'error' in answer
           ? answer
           : { ok: false, error: enrichTaskError(decodeThrown(answer.thrown), task), partial: answer.partial },
-        duration,
+        at - this.#headStartedAt,
+        at,
       );
     }
-    if (index === 0) this.#startHead();
+    if (index === 0) this.#startHead(at);
   }
 
   #emitTaskEnd(
     task: Task,
     outcome: { ok: true; value: unknown } | { ok: false; error: unknown; partial?: unknown[] | undefined },
     duration = 0,
+    at = performance.now(),
   ): void {
     // Hot path (one per task): a value's event is a literal object; failures keep the spread.
     const event: TaskEndEvent = outcome.ok
@@ -430,7 +433,7 @@ class WorkerConnection {
           value: outcome.value,
           workerId: this.#workerId,
           pid: this.#pid,
-          time: now(),
+          time: epochOf(at),
         }
       : {
           type: 'task-end',
@@ -439,7 +442,7 @@ class WorkerConnection {
           ...outcome,
           workerId: this.#workerId,
           pid: this.#pid,
-          time: now(),
+          time: epochOf(at),
         };
     this.#subscriber.next(event);
   }
