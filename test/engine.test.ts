@@ -14,6 +14,7 @@ import { isAlive, requireDist, waitForExit } from './support/pool.js';
 // Through require: Deno would load some of these CommonJS files as ES modules if imported.
 const { schedule } = requireDist<typeof import('../dist/engine/scheduler.js')>('engine/scheduler.js');
 const { Task } = requireDist<typeof import('../dist/engine/task.js')>('engine/task.js');
+const { TaskQueue } = requireDist<typeof import('../dist/engine/task-queue.js')>('engine/task-queue.js');
 const { workerProcess } = requireDist<typeof import('../dist/engine/worker-process.js')>('engine/worker-process.js');
 const { FunctionRegistry } = requireDist<typeof import('../dist/shipping/function-registry.js')>(
   'shipping/function-registry.js',
@@ -96,4 +97,38 @@ describe('the scheduler operator', T, () => {
       for (const exit of exits) assert.equal(isAlive(exit.pid as number), false);
     },
   );
+});
+
+describe('the task queue', T, () => {
+  const inGroup = (group: number) =>
+    new Task(nextId++, { fn: functions.resolve(() => 0), args: [], chunk: false, timeout: undefined, group });
+
+  test('groups take turns; lanes that empty and refill, and groups that come and go, lose nothing', T, () => {
+    const queue = new TaskQueue();
+    const out: number[] = [];
+    const take = () => {
+      const next = queue.shift();
+      if (next) out.push(next.group);
+    };
+    // A long-lived group 1, and 60 short groups of one task each: more emptied lanes than the queue keeps.
+    for (let i = 0; i < 3; i++) queue.push(inGroup(1));
+    for (let group = 100; group < 160; group++) {
+      queue.push(inGroup(group));
+      take();
+      take();
+      queue.push(inGroup(1));
+      queue.push(inGroup(1)); // group 1's lane refills after it emptied
+    }
+    while (queue.size > 0) take();
+    assert.equal(queue.shift(), undefined);
+    assert.equal(out.filter((g) => g === 1).length, 3 + 2 * 60);
+    assert.deepEqual(
+      out.filter((g) => g !== 1),
+      Array.from({ length: 60 }, (_, i) => 100 + i),
+    );
+    // Turns alternate: no short group's task comes after two of group 1's in a row.
+    for (let i = 2; i < out.length; i++) {
+      if (out[i] !== 1) assert.ok(out[i - 1] !== 1 || out[i - 2] !== 1, `group ${out[i]} waited more than one turn`);
+    }
+  });
 });

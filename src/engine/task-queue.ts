@@ -1,6 +1,9 @@
 import { Fifo } from './fifo.js';
 import type { Task } from './task.js';
 
+/** How many emptied lanes may wait for their group's next task before they are dropped. */
+const SPARE_LANES = 16;
+
 /**
  * Tasks waiting for a worker. Each group (a `map()` call, a `parallelMap` subscription, plain
  * submits) has its own first-in first-out lane, and lanes take turns, so one long stream cannot
@@ -9,8 +12,14 @@ import type { Task } from './task.js';
  */
 export class TaskQueue {
   #urgent: Task[] = [];
-  /** One first-in first-out lane per group. */
+  /**
+   * One first-in first-out lane per group. An emptied lane stays for its group's next task: a
+   * shallow queue empties and refills its lane at every task, and a Map delete and set each time
+   * cost more than the rest of the queue. Past {@link SPARE_LANES} empty ones, they all go, so the
+   * groups that have ended leave nothing behind.
+   */
   readonly #lanes = new Map<number, Fifo<Task>>();
+  #emptyLanes = 0;
   /** Groups with tasks, in turn order; `#turn` points at the next to serve. */
   #order: number[] = [];
   #turn = 0;
@@ -26,8 +35,11 @@ export class TaskQueue {
     if (!lane) {
       lane = new Fifo();
       this.#lanes.set(task.group, lane);
+      this.#order.push(task.group);
+    } else if (lane.length === 0) {
+      this.#order.push(task.group);
+      this.#emptyLanes--;
     }
-    if (lane.length === 0) this.#order.push(task.group);
     lane.push(task);
     task.queued = true;
     this.#size++;
@@ -52,7 +64,7 @@ export class TaskQueue {
       const task = lane.shift();
       if (lane.length === 0) {
         this.#order.splice(this.#turn, 1);
-        this.#lanes.delete(group);
+        if (++this.#emptyLanes > SPARE_LANES) this.#dropEmptyLanes();
       } else {
         this.#turn++;
       }
@@ -75,11 +87,17 @@ export class TaskQueue {
     }
     this.#urgent = [];
     this.#lanes.clear();
+    this.#emptyLanes = 0;
     this.#order = [];
     this.#turn = 0;
     this.#size = 0;
     for (const task of tasks) task.queued = false;
     return tasks.filter((task) => task.state === 'pending');
+  }
+
+  #dropEmptyLanes(): void {
+    for (const [group, lane] of this.#lanes) if (lane.length === 0) this.#lanes.delete(group);
+    this.#emptyLanes = 0;
   }
 
   #taken(task: Task): Task {

@@ -311,11 +311,19 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   /** @internal */
   get [internals](): ExecutorInternals {
     return {
-      start: ({ fn, ...spec }) => {
+      // Once per parallelMap item: fields copied one by one (a rest/spread copy costs ~1 µs here).
+      start: (spec) => {
         this.#assertAccepting();
-        const definition = taskDefinition(fn);
+        const definition = taskDefinition(spec.fn);
         const timeout = checkTimeout(spec.timeout ?? definition.options.timeout);
-        return this.#newTask({ ...spec, fn: this.#ship(fn), timeout });
+        return this.#newTask({
+          fn: this.#ship(spec.fn),
+          args: spec.args,
+          chunk: spec.chunk,
+          stream: spec.stream,
+          timeout,
+          group: spec.group,
+        });
       },
       control: (control) => this.#control.next(control),
       newGroup: () => this.#nextGroup++,

@@ -1,6 +1,6 @@
 import { Fifo } from '../engine/fifo.js';
 import { nextMean, prefetchDepth } from '../engine/prefetch.js';
-import type { Task } from '../engine/task.js';
+import type { Task, TaskOwner } from '../engine/task.js';
 import { CancelledError, TerminatedWorkerError } from '../errors.js';
 import { ChunkSizer, type Chunksize } from '../executor/chunk-sizer.js';
 import { type ExecutorInternals, internals, type ProcessPoolExecutor, type Streamed } from '../executor/executor.js';
@@ -110,14 +110,6 @@ export function parallelMap<T, R>(
         return running;
       });
 
-      /** One task: the items it carries, from source index `first` on. */
-      interface Job {
-        readonly first: number;
-        readonly items: T[];
-        task: Task | undefined;
-        attempts: number;
-        startedAt: number;
-      }
       /** Ordered mode: values of items that finished (or stream) ahead of the head. */
       interface Held {
         values: unknown[];
@@ -126,7 +118,7 @@ export function parallelMap<T, R>(
 
       const waiting = new Fifo<T>();
       let nextIndex = 0; // index of waiting[0]
-      const inFlight = new Set<Job>();
+      const inFlight = new Set<Job<T>>();
       const held = new Map<number, Held>();
       let head = 0; // ordered: the next index to emit
       let sourceDone = false;
@@ -200,20 +192,13 @@ export function parallelMap<T, R>(
         if (sourceDone && waiting.length === 0 && inFlight.size === 0 && held.size === 0) finish();
       };
 
-      const start = (job: Job) => {
-        const chunked = job.items.length > 1;
+      const start = (job: Job<T>) => {
         job.attempts++;
         job.startedAt = performance.now();
         let task: Task;
         try {
-          task = run.start({
-            fn,
-            args: chunked ? job.items : [job.items[0]],
-            chunk: chunked,
-            stream: true,
-            group,
-            timeout,
-          });
+          // A one-item job's items are the call's arguments as they are.
+          task = run.start({ fn, args: job.items, chunk: job.items.length > 1, stream: true, group, timeout });
         } catch (error) {
           // The executor was shut down or broke under us.
           finish(error);
@@ -222,14 +207,10 @@ export function parallelMap<T, R>(
         job.task = task;
         inFlight.add(job);
         tracker.changed();
-        task.own({
-          next: (value) => itemValues(job.first, [value], false),
-          progress: (value) => options.onTaskProgress?.(value, job.items[0] as T),
-          settled: () => settled(job, task),
-        });
+        task.own(job);
       };
 
-      const settled = (job: Job, task: Task) => {
+      const settled = (job: Job<T>, task: Task) => {
         if (ended || job.task !== task) return;
         inFlight.delete(job);
         const outcome = task.outcome;
@@ -263,6 +244,12 @@ export function parallelMap<T, R>(
         maybeComplete();
       };
 
+      const hooks: JobHooks<T> = {
+        next: (job, value) => itemValues(job.first, [value], false),
+        progress: (job, value) => options.onTaskProgress?.(value, job.items[0] as T),
+        settled,
+      };
+
       const learnConcurrency = (ranFor: number) => {
         if (options.concurrency !== undefined) return;
         meanTaskMs = nextMean(meanTaskMs, ranFor);
@@ -277,8 +264,7 @@ export function parallelMap<T, R>(
             if (room <= 0) return; // at the cap: wait for the head-of-line item
             size = Math.min(size, room);
           }
-          const items = waiting.take(size);
-          const job: Job = { first: nextIndex, items, task: undefined, attempts: 0, startedAt: 0 };
+          const job = new Job(nextIndex, waiting.take(size), hooks);
           nextIndex += size;
           start(job);
         }
@@ -330,6 +316,41 @@ export function parallelMap<T, R>(
         inFlight.clear();
       };
     });
+}
+
+/** What a subscription does when one of its jobs' tasks streams a value, reports progress, or settles. */
+interface JobHooks<T> {
+  next(job: Job<T>, value: unknown): void;
+  progress(job: Job<T>, value: unknown): void;
+  settled(job: Job<T>, task: Task): void;
+}
+
+/**
+ * One task's worth of source items, from index `first` on, and the owner of that task (of each
+ * attempt, when a crashed one is retried): one object per task, its behaviour in the shared hooks.
+ */
+class Job<T> implements TaskOwner {
+  task: Task | undefined;
+  attempts = 0;
+  startedAt = 0;
+
+  constructor(
+    readonly first: number,
+    readonly items: T[],
+    readonly hooks: JobHooks<T>,
+  ) {}
+
+  next(value: unknown): void {
+    this.hooks.next(this, value);
+  }
+
+  progress(value: unknown): void {
+    this.hooks.progress(this, value);
+  }
+
+  settled(task: Task): void {
+    this.hooks.settled(this, task);
+  }
 }
 
 function checkCount(name: string, value: unknown, min: number): number {
