@@ -39,7 +39,7 @@ export const CASES = {
   'cold-start': {
     title: 'cold-start: import, constructor to first result and to every worker answering, shutdown',
     measures:
-      "`import` = loading the library (`await import(...)`, not counted in the next figures). Then, from the constructor on, 2 tasks at once that each sleep 20 ms and return the worker's `pid:threadId`, and one more whenever one returns, until both workers have answered: `first result` = the first answer, `all workers` = the first answer of the second worker, each minus the 20 ms the task slept (as measured in the worker). `ready (events$)`, rxpool only: constructor to the second worker's `ready` event. Then 300 ms idle, `gc()` (the case process runs with `--expose-gc`) and the idle memory: `parent RSS` (the case process; for thread pools it includes the worker threads) and `worker RSS` (mean VmRSS of the case process's child processes, from `/proc`, Linux only; thread pools: –). `shutdown` = the pool's own close/shutdown/destroy/terminate/end, awaited. Lower is better. Floors: 1 bare fork + 1 round trip (`first result`), 2 bare forks + 1 round trip each (`all workers`); the same with `worker_threads`.",
+      "`import` = loading the library (`await import(...)`, not counted in the next figures). Then, from the constructor on, 2 tasks at once that each sleep 20 ms and return the worker's `pid:threadId`, and one more whenever one returns, until both workers have answered: `first result` = the first answer, `all workers` = the first answer of the second worker, each minus the 20 ms the task slept (as measured in the worker). `ready (events$)`, rxpool only: constructor to the second worker's `ready` event. Then 300 ms idle, `gc()` (the case process runs with `--expose-gc`) and the idle memory: `parent RSS` (the case process, once steady after the GC, as in the memory case; for thread pools it includes the worker threads) and `worker RSS` (mean VmRSS of the case process's child processes, from `/proc`, Linux only; thread pools: –). `shutdown` = the pool's own close/shutdown/destroy/terminate/end, awaited. Lower is better. Floors: 1 bare fork + 1 round trip (`first result`), 2 bare forks + 1 round trip each (`all workers`); the same with `worker_threads`.",
     params: { full: {}, quick: {} },
     metrics: [
       { key: 'importMs', label: 'import ms', better: 'lower', digits: 1 },
@@ -442,7 +442,7 @@ export const CASES = {
   memory: {
     title: 'memory: parent RSS after 100k and after 1M tiny tasks (rxpool; a bare fork floor)',
     measures:
-      "rxpool, and a floor: two bare `fork` children with `serialization: 'advanced'` and no library, one message per task each way (`bench/fixtures/bare-fork-worker.cjs`), as a reference for what Node's IPC alone does to the parent's RSS. The case process runs with `--expose-gc` and calls `gc()` twice before each reading. 2,000 `inc` tasks, both workers answer a `whoami`, 500 ms idle, then `parent idle` (RSS) and `worker idle` (mean VmRSS of the child processes, from `/proc`, Linux only). Then tiny tasks in waves of 20k (each wave submitted at once, then awaited) up to 100k, reading, then on to 1M, reading: RSS and `heapUsed` of the parent, and the growth from 100k to 1M (target: flat, ±10%). Every pool's idle parent and worker RSS are in the cold-start table. The peers' parent RSS after 100k is not measured: 100k tiny tasks take 5 to 15 s per peer, more than the whole rxpool row. MB = 2^20 bytes; lower is better.",
+      "rxpool, and a floor: two bare `fork` children with `serialization: 'advanced'` and no library, one message per task each way (`bench/fixtures/bare-fork-worker.cjs`), as a reference for what Node's IPC alone does to the parent's RSS. The case process runs with `--expose-gc` and calls `gc()` twice before each reading, then reads its RSS until it holds steady (three readings 50 ms apart within 0.25 MB, at most 2 s: V8 returns the pages a GC freed a moment later, from another thread). 2,000 `inc` tasks, both workers answer a `whoami`, 500 ms idle, then `parent idle` (RSS) and `worker idle` (mean VmRSS of the child processes, from `/proc`, Linux only). Then tiny tasks in waves of 20k (each wave submitted at once, then awaited) up to 100k, reading, then on to 1M, reading: RSS and `heapUsed` of the parent, and the growth from 100k to 1M (target: flat, ±10%). Every pool's idle parent and worker RSS are in the cold-start table. The peers' parent RSS after 100k is not measured: 100k tiny tasks take 5 to 15 s per peer, more than the whole rxpool row. MB = 2^20 bytes; lower is better.",
     params: {
       full: { warm: 2_000, wave: 20_000, sizes: [100_000, 1_000_000], idleMs: 500 },
       quick: { warm: 2_000, wave: 20_000, sizes: [40_000, 200_000], idleMs: 500 },
@@ -479,10 +479,8 @@ export const CASES = {
         for (; done < size; done += p.wave) {
           expectEqual('sum of a wave', await burst(submit, p.wave), (p.wave * (p.wave + 1)) / 2);
         }
-        await fullGc();
-        const usage = process.memoryUsage();
-        out[rssKey] = mb(usage.rss);
-        out[heapKey] = mb(usage.heapUsed);
+        out[rssKey] = mb(await settledRss());
+        out[heapKey] = mb(process.memoryUsage().heapUsed);
       }
       out.rssGrowthPct = (100 * (out.rssLargeMB - out.rssSmallMB)) / out.rssSmallMB;
       out.heapGrowthPct = (100 * (out.heapLargeMB - out.heapSmallMB)) / out.heapSmallMB;
@@ -628,8 +626,7 @@ function crashEvents(executor) {
 
 /** After gc(): the RSS of this process and the mean RSS of its child processes (process pools, Linux). */
 async function idleMemory(kind) {
-  await fullGc();
-  const out = { parentRssMB: mb(process.memoryUsage().rss) };
+  const out = { parentRssMB: mb(await settledRss()) };
   if (kind === 'process' || kind === 'floor') {
     const rss = childRss();
     if (rss.length > 0) out.workerRssMB = mb(rss.reduce((a, b) => a + b, 0) / rss.length);
@@ -642,6 +639,24 @@ async function fullGc() {
   globalThis.gc();
   await new Promise((resolve) => setImmediate(resolve));
   globalThis.gc();
+}
+
+/**
+ * A full GC, then this process's RSS once it holds steady. V8 hands the pages a GC freed back to
+ * the system a moment later, from another thread: a reading taken at once still counts them (7 to
+ * 17 MB more here, and a different amount each time). Steady: three readings 50 ms apart within
+ * 0.25 MB of each other; at most 2 s.
+ */
+async function settledRss() {
+  await fullGc();
+  const readings = [process.memoryUsage().rss];
+  for (const deadline = now() + 2_000; now() < deadline; ) {
+    await sleep(50);
+    readings.push(process.memoryUsage().rss);
+    const last = readings.slice(-3);
+    if (last.length === 3 && Math.max(...last) - Math.min(...last) < 0.25 * 2 ** 20) break;
+  }
+  return readings[readings.length - 1];
 }
 
 const mb = (bytes) => bytes / 2 ** 20;
