@@ -4,14 +4,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { POOLS, tasks } from './pools.mjs';
+import { PEERS, POOLS, tasks } from './pools.mjs';
 
 const now = () => performance.now();
 /** Epoch milliseconds with sub-millisecond precision, comparable across processes. */
 const epoch = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const WORKERS = 2;
-const PEERS = Object.keys(POOLS).filter((id) => id !== 'rxpool' && !POOLS[id].floor);
 /** How long `whoami` tasks sleep (cold-start, crash-recovery, cpu-bound): so no worker can take them all. */
 const WHOAMI_SLEEP_MS = 20;
 

@@ -152,6 +152,9 @@ export const POOLS = {
   },
 };
 
+/** The pools rxpool is compared with: every adapter but rxpool and the floor rows. */
+export const PEERS = Object.keys(POOLS).filter((id) => id !== 'rxpool' && !POOLS[id].floor);
+
 /** Imports pool `id` and starts it with `workers` workers. */
 export async function createPool(id, workers) {
   const make = await POOLS[id].load();

@@ -1,8 +1,6 @@
 // The performance targets of issue 7, checked against one run's medians, and the README summary
 // built from them (`node bench/run.mjs --markdown`). Misses are shown as such, never dropped.
-import { POOLS } from './pools.mjs';
-
-const PEERS = Object.keys(POOLS).filter((id) => id !== 'rxpool' && !POOLS[id].floor);
+import { PEERS } from './pools.mjs';
 
 /**
  * @typedef {{ id: string, label: string, kind: string, summary: Record<string, { median: number }> }} ResultRow
