@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { endianness } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { PARENT_DEATH_VARIABLE } from '../platform/parent-death.js';
 import { supportsWatchdog } from '../platform/runtime.js';
 
@@ -27,7 +25,8 @@ function secureExec(): boolean {
     const auxv = readFileSync('/proc/self/auxv');
     // The vector is (type, value) pairs of native words.
     const word = process.arch === 'arm' || process.arch === 'ia32' ? 4 : 8;
-    const little = endianness() === 'LE';
+    // The byte order, without loading node:os for it (every worker runs this at start).
+    const little = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
     const read = (offset: number): number => {
       if (word === 4) return little ? auxv.readUInt32LE(offset) : auxv.readUInt32BE(offset);
       return Number(little ? auxv.readBigUInt64LE(offset) : auxv.readBigUInt64BE(offset));
@@ -56,6 +55,8 @@ export function watchParent(parentPid: number): void {
       if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
     }, ${INTERVAL_MS});
   `;
+  // Loaded here, not at the top: most workers never need it, and every worker would pay ~1.5 ms.
+  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
   const thread = new Worker(source, { eval: true, stdout: false, stderr: false });
   thread.unref();
   // A watchdog that fails to start must not take the worker down with it.
