@@ -5,6 +5,7 @@ import { PARENT_DEATH_VARIABLE, workerLaunch } from '../platform/parent-death.js
 import { killTree } from '../platform/process-tree.js';
 import { sendChecked, unrefChannel } from '../platform/runtime.js';
 import { type ChunkValues, eachChunkItem } from '../protocol/chunk-values.js';
+import { fromJsonLane, toJsonLane } from '../protocol/json-lane.js';
 import {
   FromWorker,
   type FunctionSource,
@@ -225,22 +226,27 @@ class WorkerConnection {
     this.#outbox = [];
     // Tiny tasks share one message; large arguments are cut into messages of about BATCH_BYTES,
     // so the worker runs the first task while the next ones are still on their way.
+    const included = this.#included;
+    let batch: ParentMessage[] = [];
     let start = 0;
     let bytes = 0;
     for (let i = 0; i < items.length; i++) {
-      const item = items[i] as Task | number;
-      if (typeof item !== 'number') bytes += payloadSizeOf(item.args);
+      const message = this.#message(items[i] as Task | number, included);
+      batch.push(message);
+      if (message[0] === ToWorker.Task) {
+        const args = message[3];
+        bytes += typeof args === 'string' ? args.length : payloadSizeOf(args);
+      }
       if (bytes < BATCH_BYTES && i < items.length - 1) continue;
-      this.#sendBatch(child, start === 0 && i === items.length - 1 ? items : items.slice(start, i + 1));
+      included.clear();
+      this.#sendBatch(child, start === 0 && i === items.length - 1 ? items : items.slice(start, i + 1), batch);
+      batch = [];
       start = i + 1;
       bytes = 0;
     }
   }
 
-  #sendBatch(child: ChildProcess, items: Array<Task | number>): void {
-    const included = this.#included;
-    const batch = items.map((item) => this.#message(item, included));
-    included.clear();
+  #sendBatch(child: ChildProcess, items: Array<Task | number>, batch: ParentMessage[]): void {
     try {
       sendChecked(child, batch);
       for (const item of items) this.#delivered(item);
@@ -260,6 +266,10 @@ class WorkerConnection {
       source = fn.wire;
     }
     const extras = taskExtras(item.shipping, this.#serializersSent, included);
+    // Placeholders are known by identity, which JSON does not keep: encoded arguments stay as they are.
+    const lane = extras?.records ? undefined : toJsonLane(item.args);
+    if (lane)
+      return [ToWorker.Task, item.id, fn.id, lane.text, source, modeOf(item), { ...extras, json: lane.patches }];
     if (extras) return [ToWorker.Task, item.id, fn.id, item.args, source, modeOf(item), extras];
     return [ToWorker.Task, item.id, fn.id, item.args, source, modeOf(item)];
   }
@@ -335,7 +345,12 @@ class WorkerConnection {
           this.#stop('failed-to-start');
           break;
         case FromWorker.Ok:
-          this.#answered(message[1], decodeValue(message[2], message[3]));
+          this.#answered(
+            message[1],
+            message[4]
+              ? { ok: true, value: fromJsonLane(message[2] as string, message[4]) }
+              : decodeValue(message[2], message[3]),
+          );
           break;
         case FromWorker.Err:
           this.#answered(message[1], {
@@ -350,7 +365,11 @@ class WorkerConnection {
           this.#answered(message[1], undefined);
           break;
         case FromWorker.Next:
-          this.#streamed(message[1], message[2], message[3]);
+          this.#streamed(
+            message[1],
+            message[4] ? fromJsonLane(message[2] as string, message[4]) : message[2],
+            message[3],
+          );
           break;
         case FromWorker.Progress: {
           const task = this.#find(message[1]);

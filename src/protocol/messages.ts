@@ -8,6 +8,7 @@
 
 import type { Placeholder } from '../shipping/codec.js';
 import type { ChunkValues } from './chunk-values.js';
+import type { Patch } from './json-lane.js';
 
 /** Numeric tags; each direction has its own. */
 export const ToWorker = {
@@ -40,7 +41,7 @@ export type TaskMode = (typeof TaskMode)[keyof typeof TaskMode];
 export const FromWorker = {
   /** Bootstrap finished; tasks may flow: `[Ready]`. */
   Ready: 1,
-  /** A task's value: `[Ok, taskId, value, records?]`. */
+  /** A task's value: `[Ok, taskId, value, records?, json?]`. */
   Ok: 2,
   /** A task threw: `[Err, taskId, thrown, partial?, records?]`. `partial` holds a chunk's results before the failing item (a {@link ChunkValues} for ChunkStream). */
   Err: 3,
@@ -52,7 +53,7 @@ export const FromWorker = {
   Initialized: 6,
   /** The initializer threw: `[InitFailed, thrown]`. The worker takes no task after this. */
   InitFailed: 7,
-  /** One value of a streaming task: `[Next, taskId, value]`; its Ok or Err follows the last one. */
+  /** One value of a streaming task: `[Next, taskId, value, records?, json?]`; its Ok or Err follows the last one. */
   Next: 8,
   /** A task reported progress with `reportProgress(value)`: `[Progress, taskId, value]`. */
   Progress: 9,
@@ -66,13 +67,14 @@ export const FromWorker = {
 
 /**
  * A task to run. `source` rides along only the first time a worker sees `fnId`; the worker caches
- * the rebuilt function. `mode` says how the function is applied (see {@link TaskMode}).
+ * the rebuilt function. `mode` says how the function is applied (see {@link TaskMode}). `args` is
+ * JSON text when `extras.json` is set (see protocol/json-lane.ts).
  */
 export type TaskMessage = [
   tag: typeof ToWorker.Task,
   taskId: number,
   fnId: number,
-  args: unknown[],
+  args: unknown[] | string,
   source: FunctionSource | undefined,
   mode: TaskMode,
   extras?: TaskExtras,
@@ -83,8 +85,19 @@ export type InitMessage = [tag: typeof ToWorker.Init, source: FunctionSource, ar
 export type ParentMessage = TaskMessage | DropMessage | InitMessage | CancelMessage;
 
 export type ReadyMessage = [tag: typeof FromWorker.Ready];
-/** `records`: the placeholders of custom-serialized instances inside `value` (see shipping/codec.ts). */
-export type OkMessage = [tag: typeof FromWorker.Ok, taskId: number, value: unknown, records?: Placeholder[]];
+/**
+ * A value from a task: its result (Ok) or one streamed value (Next). `records`: the placeholders of
+ * custom-serialized instances inside `value` (see shipping/codec.ts). `json`: set when `value` is
+ * JSON text, with its patches (see protocol/json-lane.ts).
+ */
+type ValueMessage<Tag> = [
+  tag: Tag,
+  taskId: number,
+  value: unknown,
+  records?: Placeholder[] | undefined,
+  json?: Patch[],
+];
+export type OkMessage = ValueMessage<typeof FromWorker.Ok>;
 export type ErrMessage = [
   tag: typeof FromWorker.Err,
   taskId: number,
@@ -96,7 +109,7 @@ export type SkippedMessage = [tag: typeof FromWorker.Skipped, taskId: number];
 export type LeftoverMessage = [tag: typeof FromWorker.Leftover, originTaskId: number | null, thrown: ThrownRecord];
 export type InitializedMessage = [tag: typeof FromWorker.Initialized];
 export type InitFailedMessage = [tag: typeof FromWorker.InitFailed, thrown: ThrownRecord];
-export type NextMessage = [tag: typeof FromWorker.Next, taskId: number, value: unknown, records?: Placeholder[]];
+export type NextMessage = ValueMessage<typeof FromWorker.Next>;
 export type ProgressMessage = [tag: typeof FromWorker.Progress, taskId: number, value: unknown];
 export type ExitingMessage = [tag: typeof FromWorker.Exiting, code: number];
 export type WorkerMessage =
@@ -134,8 +147,10 @@ export interface ModuleReference {
   readonly exportName: string;
 }
 
-/** What a task carries besides its arguments when custom serializers are in use. */
+/** What a task carries besides its arguments when custom serializers are in use or they travel as JSON. */
 export interface TaskExtras {
+  /** Set when the arguments travel as JSON text, with its patches (see protocol/json-lane.ts). */
+  readonly json?: Patch[];
   /** The placeholders of custom-serialized instances inside `args`. */
   readonly records?: Placeholder[];
   /** Every serializer of the executor, sent when they changed since this worker last heard of them. */

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type ChunkValues, ChunkValuesBuilder } from '../protocol/chunk-values.js';
+import { fromJsonLane, toJsonLane } from '../protocol/json-lane.js';
 import {
   FromWorker,
   type InitMessage,
@@ -162,11 +163,13 @@ export class Runner {
   #execute([, taskId, fnId, args, , mode, extras]: TaskMessage, running: Running): void {
     const chunk = mode === TaskMode.Chunk || mode === TaskMode.ChunkStream;
     let fn: Shipped | Promise<Shipped>;
-    let input = args;
+    let input: unknown[];
     try {
       fn = this.#functions.get(fnId);
       const records = extras?.records;
-      if (records) input = this.#serializers.decode(args, records, argumentSite(chunk)) as unknown[];
+      if (extras?.json) input = fromJsonLane(args as string, extras.json) as unknown[];
+      else if (records) input = this.#serializers.decode(args, records, argumentSite(chunk)) as unknown[];
+      else input = args as unknown[];
     } catch (error) {
       this.#settle(running, [FromWorker.Err, taskId, encodeThrown(error)]);
       return;
@@ -265,7 +268,9 @@ export class Runner {
   #ok(taskId: number, value: unknown): WorkerMessage {
     try {
       const encoded = this.#serializers.encode(value, RESULT_SITE);
-      return encoded ? [FromWorker.Ok, taskId, encoded.value, encoded.records] : [FromWorker.Ok, taskId, value];
+      if (encoded) return [FromWorker.Ok, taskId, encoded.value, encoded.records];
+      const lane = toJsonLane(value);
+      return lane ? [FromWorker.Ok, taskId, lane.text, undefined, lane.patches] : [FromWorker.Ok, taskId, value];
     } catch (error) {
       return [FromWorker.Err, taskId, encodeThrown(error)];
     }
@@ -275,7 +280,8 @@ export class Runner {
   #next(taskId: number, value: unknown): WorkerMessage {
     const message = this.#ok(taskId, value);
     if (message[0] !== FromWorker.Ok) return message;
-    const [, , encoded, records] = message;
+    const [, , encoded, records, json] = message;
+    if (json) return [FromWorker.Next, taskId, encoded, undefined, json];
     return records ? [FromWorker.Next, taskId, encoded, records] : [FromWorker.Next, taskId, encoded];
   }
 
