@@ -93,6 +93,42 @@ describe('structured clone round trips', T, () => {
     }),
   );
 
+  test('a getter that throws while its value is sent fails only that task, naming the getter, both ways', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
+      const value = { ok: 1 };
+      Object.defineProperty(value, 'broken', {
+        enumerable: true,
+        get() {
+          throw new Error('getter says no');
+        },
+      });
+      await assert.rejects(executor.submit(echo, [value]), (error: unknown) => {
+        assert.ok(error instanceof SerializationError, String(error));
+        assert.equal(error.stage, 'argument');
+        assert.match(error.message, /argument 1 → \[0\]\.broken is a getter that throws Error: getter says no/);
+        return true;
+      });
+      const made = executor.submit(() => {
+        const result = { ok: 1 };
+        Object.defineProperty(result, 'broken', {
+          enumerable: true,
+          get() {
+            throw new RangeError('worker getter says no');
+          },
+        });
+        return result;
+      });
+      await assert.rejects(made, (error: unknown) => {
+        assert.ok(error instanceof SerializationError, String(error));
+        assert.equal(error.stage, 'result');
+        assert.match(error.message, /the result → \.broken is a getter that throws RangeError: worker getter says no/);
+        return true;
+      });
+      assert.equal(await executor.submit(echo, 'still fine'), 'still fine');
+      assert.ok(!events.some((e) => e.type === 'exit'), 'no worker died');
+    }),
+  );
+
   test('property: arbitrary clonable values round-trip unchanged', T, () =>
     withExecutor({ maxWorkers: 2 }, async ({ executor }) => {
       const clonable = fc.anything({

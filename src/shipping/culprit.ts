@@ -27,7 +27,7 @@ export function findCulprit(root: unknown): Culprit | undefined {
     }
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        const found = visit(value[i], `${path}[${i}]`);
+        const found = visitProperty(value, i, `${path}[${i}]`);
         if (found) return found;
       }
       return undefined;
@@ -51,7 +51,7 @@ export function findCulprit(root: unknown): Culprit | undefined {
     }
     if (isCloneLeaf(value)) return undefined;
     for (const key of Object.keys(value)) {
-      const found = visit((value as Record<string, unknown>)[key], `${path}.${key}`);
+      const found = visitProperty(value, key, `${path}.${key}`);
       if (found) return found;
     }
     // Nothing inside is at fault, yet the clone failed: a native handle or similar.
@@ -62,7 +62,27 @@ export function findCulprit(root: unknown): Culprit | undefined {
     return undefined;
   };
 
-  return visit(root, '');
+  // The clone reads every property once; a getter that throws is what stopped it.
+  const visitProperty = (holder: object, key: string | number, path: string): Culprit | undefined => {
+    let item: unknown;
+    try {
+      item = (holder as Record<string | number, unknown>)[key];
+    } catch (error) {
+      return { path, what: `a getter that throws ${errorText(error)}` };
+    }
+    return visit(item, path);
+  };
+
+  try {
+    return visit(root, '');
+  } catch (error) {
+    // A proxy's trap, a throwing `constructor` getter...: the value cannot even be looked at.
+    return { path: '', what: `a value that throws when looked at (${errorText(error)})` };
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /**
