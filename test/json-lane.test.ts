@@ -165,6 +165,35 @@ describe('round trips through workers', T, () => {
     }),
   );
 
+  test('a getter that throws fails only its task, as it did before the lane', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const value = rows(200);
+      Object.defineProperty(value[100], 'broken', {
+        enumerable: true,
+        get() {
+          throw new Error('getter says no');
+        },
+      });
+      await assert.rejects(executor.submit(echo, value), (error: Error) => {
+        assert.equal(error.name, 'SerializationError');
+        assert.match(error.message, /getter says no/);
+        return true;
+      });
+      const made = executor.submit(() => {
+        const list = Array.from({ length: 200 }, (_, i) => ({ i }));
+        Object.defineProperty(list[100], 'broken', {
+          enumerable: true,
+          get() {
+            throw new Error('worker getter says no');
+          },
+        });
+        return list;
+      });
+      await assert.rejects(made, { name: 'SerializationError', message: /worker getter says no/ });
+      assert.deepStrictEqual(await executor.submit(echo, rows(200)), rows(200));
+    }),
+  );
+
   test('property: lists of arbitrary records round-trip unchanged, whichever way they go', T, () =>
     withExecutor({ maxWorkers: 2 }, async ({ executor }) => {
       // Mostly what records hold, now and then a leaf JSON writes wrongly (patched); and in some

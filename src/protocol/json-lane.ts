@@ -27,13 +27,19 @@ const SAMPLE = 8;
 
 /**
  * `value` as JSON text with patches, when that is exact and pays; `undefined` to send it as it is.
- * A getter is read once here and again by `JSON.stringify`: one that changes its answer between
- * the two reads is not supported in the lane.
+ * A getter is read here and again by `JSON.stringify`: one that changes its answer between the
+ * reads is not supported in the lane. Whatever throws here (a getter, a string too long for JSON)
+ * sends the value the usual way, where the same problem is reported as it always was.
  */
 export function toJsonLane(value: unknown): JsonLaneValue | undefined {
-  if (typeof value !== 'object' || value === null || !worthIt(value)) return undefined;
-  const patches = exactPatches(value);
-  return patches ? { text: JSON.stringify(value), patches } : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  try {
+    if (!worthIt(value)) return undefined;
+    const patches = exactPatches(value);
+    return patches ? { text: JSON.stringify(value), patches } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The value {@link toJsonLane} sent, rebuilt. */
