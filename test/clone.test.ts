@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { SerializationError } from 'rxpool';
-import { withExecutor } from './support/pool.js';
+import { withExecutor, withThrowingGetter } from './support/pool.js';
 
 const T = { timeout: 60_000 };
 const echo = <V>(value: V): V => value;
@@ -96,12 +96,7 @@ describe('structured clone round trips', T, () => {
   test('a getter that throws while its value is sent fails only that task, naming the getter, both ways', T, () =>
     withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
       const value = { ok: 1 };
-      Object.defineProperty(value, 'broken', {
-        enumerable: true,
-        get() {
-          throw new Error('getter says no');
-        },
-      });
+      withThrowingGetter(value, 'broken', 'getter says no');
       await assert.rejects(executor.submit(echo, [value]), (error: unknown) => {
         assert.ok(error instanceof SerializationError, String(error));
         assert.equal(error.stage, 'argument');

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { lastValueFrom, toArray } from 'rxjs';
 import { fromJsonLane, toJsonLane } from '../src/protocol/json-lane.js';
-import { withExecutor } from './support/pool.js';
+import { withExecutor, withThrowingGetter } from './support/pool.js';
 
 const T = { timeout: 60_000 };
 const echo = <V>(value: V): V => value;
@@ -168,12 +168,7 @@ describe('round trips through workers', T, () => {
   test('a getter that throws fails only its task, as it did before the lane', T, () =>
     withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
       const value = rows(200);
-      Object.defineProperty(value[100], 'broken', {
-        enumerable: true,
-        get() {
-          throw new Error('getter says no');
-        },
-      });
+      withThrowingGetter(value[100] as Row, 'broken', 'getter says no');
       await assert.rejects(executor.submit(echo, value), (error: Error) => {
         assert.equal(error.name, 'SerializationError');
         assert.match(error.message, /getter says no/);

@@ -13,7 +13,7 @@ import {
   serializeSymbol,
   withScope,
 } from 'rxpool';
-import { inlinesConstants, range, withExecutor } from './support/pool.js';
+import { inlinesConstants, range, withExecutor, withThrowingGetter } from './support/pool.js';
 
 const T = { timeout: 30_000 };
 
@@ -209,6 +209,37 @@ describe('custom serializers', T, () => {
       assert.deepEqual(await executor.submit((f: Fragile) => f, new Fragile(7)), new Fragile(7));
       assert.equal(await executor.submit(() => process.pid), pid, 'the worker lives on');
       assert.ok(!events.some((event) => event.type === 'exit'));
+    }),
+  );
+
+  test('with serializers in use, a getter that throws still fails only its task, naming the getter', T, () =>
+    withExecutor({ maxWorkers: 1, serializers: [Money] }, async ({ executor, events }) => {
+      const value = { price: new Money(5, 'EUR') };
+      withThrowingGetter(value, 'broken', 'getter says no');
+      await assert.rejects(
+        executor.submit((v: unknown) => v, value),
+        (error: unknown) => {
+          assert.ok(error instanceof SerializationError, String(error));
+          assert.match(error.message, /argument 1 → \.broken is a getter that throws Error: getter says no/);
+          return true;
+        },
+      );
+      const made = executor.submit(() => {
+        const result = {};
+        Object.defineProperty(result, 'broken', {
+          enumerable: true,
+          get() {
+            throw new Error('worker getter says no');
+          },
+        });
+        return result;
+      });
+      await assert.rejects(made, (error: unknown) => {
+        assert.ok(error instanceof SerializationError, String(error));
+        assert.match(error.message, /the result → \.broken is a getter that throws Error: worker getter says no/);
+        return true;
+      });
+      assert.ok(!events.some((e) => e.type === 'exit'), 'no worker died');
     }),
   );
 

@@ -1,4 +1,5 @@
 import { SerializationError, TerminatedWorkerError } from '../errors.js';
+import { describeCulprit, findCulprit } from '../shipping/culprit.js';
 import { SHIPPED_URL_SCHEME } from '../worker/compile.js';
 import { diagnoseExit } from './exit-diagnosis.js';
 import type { Task } from './task.js';
@@ -42,4 +43,30 @@ export function terminatedError(
     functionName: task.fn.name,
     hint: diagnoseExit(code, signal, stderr),
   });
+}
+
+/** The error of a task whose arguments cannot be sent: which argument, where inside it, and why. */
+export function argumentsError(task: Task, error: unknown): SerializationError {
+  const fallback = error instanceof Error ? error.message : String(error);
+  const noun = task.chunk ? 'item' : 'argument';
+  for (let i = 0; i < task.args.length; i++) {
+    const culprit = findCulprit(task.args[i]);
+    if (culprit) {
+      return new SerializationError(
+        `Task ${task.id}${task.fn.name ? ` (function \`${task.fn.name}\`)` : ''} cannot be sent to a worker: ${describeCulprit(`${noun} ${i + 1}`, culprit, fallback)}.`,
+        {
+          stage: 'argument',
+          path: `${noun} ${i + 1}${culprit.path ? ` → ${culprit.path}` : ''}`,
+          taskId: task.id,
+          functionName: task.fn.name,
+        },
+        { cause: error },
+      );
+    }
+  }
+  return new SerializationError(
+    `Task ${task.id} cannot be sent to a worker: ${fallback}`,
+    { stage: 'argument', taskId: task.id, functionName: task.fn.name },
+    { cause: error },
+  );
 }

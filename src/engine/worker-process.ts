@@ -23,7 +23,7 @@ import { decodeThrown } from '../shipping/thrown.js';
 import { type ExitReason, epochOf, now, type TaskEndEvent, type WorkerEvent } from './events.js';
 import { killOnExit } from './exit-hook.js';
 import { type Task, tell } from './task.js';
-import { enrichTaskError, terminatedError } from './task-errors.js';
+import { argumentsError, enrichTaskError, terminatedError } from './task-errors.js';
 
 /** How to start a worker process. */
 export interface WorkerSpec {
@@ -563,29 +563,4 @@ function decodedPartial(
     (_, values) => lists.push(values),
   );
   return lists;
-}
-
-function argumentsError(task: Task, error: unknown): SerializationError {
-  const fallback = error instanceof Error ? error.message : String(error);
-  const noun = task.chunk ? 'item' : 'argument';
-  for (let i = 0; i < task.args.length; i++) {
-    const culprit = findCulprit(task.args[i]);
-    if (culprit) {
-      return new SerializationError(
-        `Task ${task.id}${task.fn.name ? ` (function \`${task.fn.name}\`)` : ''} cannot be sent to a worker: ${describeCulprit(`${noun} ${i + 1}`, culprit, fallback)}.`,
-        {
-          stage: 'argument',
-          path: `${noun} ${i + 1}${culprit.path ? ` → ${culprit.path}` : ''}`,
-          taskId: task.id,
-          functionName: task.fn.name,
-        },
-        { cause: error },
-      );
-    }
-  }
-  return new SerializationError(
-    `Task ${task.id} cannot be sent to a worker: ${fallback}`,
-    { stage: 'argument', taskId: task.id, functionName: task.fn.name },
-    { cause: error },
-  );
 }

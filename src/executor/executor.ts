@@ -4,8 +4,9 @@ import type { ExecutorStats } from '../engine/pool-stats.js';
 import { Relay } from '../engine/relay.js';
 import { type PoolView, type SchedulerControl, schedule } from '../engine/scheduler.js';
 import { Task, type TaskSpec } from '../engine/task.js';
+import { argumentsError } from '../engine/task-errors.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
-import { type BrokenExecutorError, QueueFullError, ShutdownExecutorError } from '../errors.js';
+import { type BrokenExecutorError, QueueFullError, SerializationError, ShutdownExecutorError } from '../errors.js';
 import { cpuCount } from '../platform/cpu-count.js';
 import { workerFlags } from '../platform/runtime.js';
 import { BehaviorSubject, Observable, Subject, switchMap } from '../rx/rxjs.js';
@@ -369,7 +370,11 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       shipped = shipArguments(spec.args, spec.chunk, serializers);
     } catch (error) {
       const task = new Task(this.#nextTaskId++, spec);
-      task.settle({ ok: false, error }, 'rejected');
+      // A serializer's own failure names itself; anything else (a getter that throws) is found and named.
+      task.settle(
+        { ok: false, error: error instanceof SerializationError ? error : argumentsError(task, error) },
+        'rejected',
+      );
       return task;
     }
     return this.#enqueue(new Task(this.#nextTaskId++, { ...spec, args: shipped.args, shipping: shipped.shipping }));

@@ -69,17 +69,7 @@ export class Outbox {
     } catch (error) {
       const [tag, taskId, value] = message;
       if (tag !== FromWorker.Ok && tag !== FromWorker.Next && tag !== FromWorker.Progress) throw error;
-      const what =
-        tag === FromWorker.Progress
-          ? 'the progress value'
-          : tag === FromWorker.Next
-            ? 'a streamed value'
-            : 'the result';
-      const culprit = findCulprit(value);
-      const failure = new SerializationError(
-        `Task ${taskId} produced a value that cannot be sent back: ${describeCulprit(what, culprit, error instanceof Error ? error.message : String(error))}.`,
-        { stage: 'result', path: culprit?.path, taskId },
-      );
+      const failure = unsendable(tag, taskId, value, error);
       // A bad progress value is reported without failing the task; a bad result or stream value fails it.
       this.#send([
         tag === FromWorker.Progress
@@ -88,4 +78,20 @@ export class Outbox {
       ]);
     }
   }
+}
+
+/** The error of a value a task produced that cannot be sent back: where inside it, and why. */
+export function unsendable(
+  tag: typeof FromWorker.Ok | typeof FromWorker.Next | typeof FromWorker.Progress,
+  taskId: number,
+  value: unknown,
+  error: unknown,
+): SerializationError {
+  const what =
+    tag === FromWorker.Progress ? 'the progress value' : tag === FromWorker.Next ? 'a streamed value' : 'the result';
+  const culprit = findCulprit(value);
+  return new SerializationError(
+    `Task ${taskId} produced a value that cannot be sent back: ${describeCulprit(what, culprit, error instanceof Error ? error.message : String(error))}.`,
+    { stage: 'result', path: culprit?.path, taskId },
+  );
 }

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { SerializationError } from '../errors.js';
 import { type ChunkValues, ChunkValuesBuilder } from '../protocol/chunk-values.js';
 import { fromJsonLane, toJsonLane } from '../protocol/json-lane.js';
 import {
@@ -14,7 +15,7 @@ import { argumentSite, RESULT_SITE } from '../shipping/codec.js';
 import { encodeThrown } from '../shipping/thrown.js';
 import { deliver } from './deliver.js';
 import { FunctionTable, type Shipped } from './function-table.js';
-import type { Outbox } from './outbox.js';
+import { type Outbox, unsendable } from './outbox.js';
 import { SerializerTable } from './serializer-table.js';
 
 /** The task running now, and a way to settle it early (an async leftover blamed on it). */
@@ -272,7 +273,9 @@ export class Runner {
       const lane = toJsonLane(value);
       return lane ? [FromWorker.Ok, taskId, lane.text, undefined, lane.patches] : [FromWorker.Ok, taskId, value];
     } catch (error) {
-      return [FromWorker.Err, taskId, encodeThrown(error)];
+      // A serializer's own failure names itself; anything else (a getter that throws) is found and named.
+      const failure = error instanceof SerializationError ? error : unsendable(FromWorker.Ok, taskId, value, error);
+      return [FromWorker.Err, taskId, encodeThrown(failure)];
     }
   }
 

@@ -175,3 +175,13 @@ export function thrownBy(fn: () => unknown): unknown {
   }
   return assert.fail('should throw');
 }
+
+/** Gives `target` an enumerable property whose getter throws `new Error(message)`; returns `target`. */
+export function withThrowingGetter<T extends object>(target: T, key: string, message: string): T {
+  return Object.defineProperty(target, key, {
+    enumerable: true,
+    get() {
+      throw new Error(message);
+    },
+  });
+}
