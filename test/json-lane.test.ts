@@ -104,6 +104,7 @@ describe('which values take the JSON lane', () => {
       'a function': () => 1,
       'a symbol': Symbol('s'),
       'an Array subclass': new (class Rows extends Array {})(),
+      'a Proxy': new Proxy({ x: 1 }, {}),
     };
     assert.ok(toJsonLane(rows(200)), 'the same records, unspoiled, take the lane');
     for (const [what, spoiler] of Object.entries(spoilers)) {
@@ -117,6 +118,7 @@ describe('which values take the JSON lane', () => {
     for (let i = 0; i < 300; i++) deep = { deep };
     (nested[0] as Record<string, unknown>).deep = deep;
     assert.equal(toJsonLane(nested), undefined, 'too deep');
+    assert.equal(toJsonLane(new Proxy(rows(200), {})), undefined, 'a Proxy around the records');
   });
 
   test('a __proto__ key stays an own property, patches included', () => {
@@ -185,6 +187,31 @@ describe('round trips through workers', T, () => {
         return list;
       });
       await assert.rejects(made, { name: 'SerializationError', message: /worker getter says no/ });
+      assert.deepStrictEqual(await executor.submit(echo, rows(200)), rows(200));
+    }),
+  );
+
+  test('a Proxy (a reactive list, say) fails its task whatever its size, and the error names it', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      for (const size of [1, 200]) {
+        await assert.rejects(executor.submit(echo, new Proxy(rows(size), {})), {
+          name: 'SerializationError',
+          message: /argument 1 is a Proxy/,
+        });
+        await assert.rejects(executor.submit(echo, { list: rows(size).map((row) => new Proxy(row, {})) }), {
+          name: 'SerializationError',
+          message: /argument 1 → \.list\[0\] is a Proxy/,
+        });
+        const made = executor.submit(
+          (n: number) =>
+            new Proxy(
+              Array.from({ length: n }, (_, i) => ({ i })),
+              {},
+            ),
+          size,
+        );
+        await assert.rejects(made, { name: 'SerializationError', message: /is a Proxy/ });
+      }
       assert.deepStrictEqual(await executor.submit(echo, rows(200)), rows(200));
     }),
   );

@@ -6,10 +6,12 @@
  * A value takes the lane only when JSON gives back exactly what structured clone would: plain
  * objects and arrays of strings, booleans, null and numbers, nothing reached twice (structured clone
  * keeps shared references and cycles, JSON does not), no holes or named properties on arrays, no
- * `undefined` property. The few leaves JSON cannot write (-0, NaN, ±Infinity, an `undefined` array
- * element) travel beside the text as patches. Anything else goes the usual way, untouched.
+ * `undefined` property, no Proxy. The few leaves JSON cannot write (-0, NaN, ±Infinity, an
+ * `undefined` array element) travel beside the text as patches. Anything else goes the usual way,
+ * untouched.
  * @module
  */
+import { types } from 'node:util';
 
 /** A leaf that JSON writes wrongly, put back after parsing: where it is, and what it is. */
 export type Patch = [path: Array<string | number>, value: number | undefined];
@@ -152,7 +154,8 @@ function exactPatches(root: object): Patch[] | undefined {
   };
 
   const container = (value: object): boolean => {
-    if (seen.has(value) || path.length > MAX_DEPTH) return false;
+    // A Proxy fails structured clone, whatever its size: it must fail the same way here.
+    if (seen.has(value) || path.length > MAX_DEPTH || types.isProxy(value)) return false;
     seen.add(value);
     if (Array.isArray(value)) {
       if (Object.getPrototypeOf(value) !== Array.prototype) return false;

@@ -21,6 +21,9 @@ export function findCulprit(root: unknown): Culprit | undefined {
     if (typeof value === 'symbol') return { path, what: `a symbol ${value.toString()}` };
     if (value === null || typeof value !== 'object' || seen.has(value)) return undefined;
     seen.add(value);
+    if (types.isProxy(value)) {
+      return { path, what: "a Proxy (send the object it wraps, such as Vue's `toRaw(value)`, or a plain copy)" };
+    }
     if (types.isPromise(value)) return { path, what: 'a Promise (await it before passing the value)' };
     if (types.isWeakMap(value) || types.isWeakSet(value) || value instanceof WeakRef) {
       return { path, what: `a ${value.constructor.name}` };
