@@ -293,14 +293,18 @@ describe('events$', T, () => {
 describe('no orphans', T, () => {
   test('a script that never calls shutdown() exits within a second of its last result', T, () =>
     runFixture('forgets-shutdown.mjs', async (child, line) => {
-      const printedAt = performance.now();
       const { results, pids } = JSON.parse(line) as { results: number[]; pids: number[] };
       assert.deepEqual(results, [10, 20, 30, 40]);
-      const [code] = await once(child, 'exit');
-      const lingered = performance.now() - printedAt;
-      assert.equal(code, 0);
-      assert.ok(lingered < 1000, `the script lingered ${lingered.toFixed(0)} ms after its last result`);
-      for (const pid of pids) await waitForExit(pid, 1000);
+      await exitsPromptly(child, pids, 'after its last result');
+      return pids;
+    }),
+  );
+
+  test('a script that starts a warm pool (minWorkers) and never uses it or shuts it down exits', T, () =>
+    runFixture('forgets-warm-pool.mjs', async (child, line) => {
+      const { pids } = JSON.parse(line) as { pids: number[] };
+      assert.equal(pids.length, 2);
+      await exitsPromptly(child, pids, 'with nothing to do');
       return pids;
     }),
   );
@@ -422,6 +426,16 @@ async function runFixture(
       }
     }
   }
+}
+
+/** The fixture `child`, which just printed its line, exits with 0 within a second, and so do `pids`. */
+async function exitsPromptly(child: ChildProcess, pids: number[], when: string): Promise<void> {
+  const printedAt = performance.now();
+  const [code] = await once(child, 'exit');
+  const lingered = performance.now() - printedAt;
+  assert.equal(code, 0);
+  assert.ok(lingered < 1000, `the script lingered ${lingered.toFixed(0)} ms ${when}`);
+  for (const pid of pids) await waitForExit(pid, 1000);
 }
 
 /** Pids of `sleep` processes whose parent is one of `parents` (read from /proc). */

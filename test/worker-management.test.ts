@@ -9,9 +9,12 @@ import {
   defineTask,
   type ExitEvent,
   InitializerError,
+  ProcessPoolExecutor,
   QueueFullError,
+  type ReadyEvent,
   type RecycleEvent,
   TaskTimeoutError,
+  type WorkerEvent,
 } from 'rxpool';
 import { range, until, untilCount, withExecutor } from './support/pool.js';
 
@@ -221,4 +224,56 @@ describe('queue bound and statistics', T, () => {
       assert.equal(stats.waitTime.count, 21);
     }),
   );
+});
+
+describe('minWorkers', T, () => {
+  const isReady = (e: WorkerEvent): e is ReadyEvent => e.type === 'ready';
+  const isExit = (e: WorkerEvent): e is ExitEvent => e.type === 'exit';
+
+  test('starts that many workers with the executor; the first tasks run on them, no spawn waits', T, () =>
+    withExecutor({ maxWorkers: 3, minWorkers: 2 }, async (recorded) => {
+      const ready = await untilCount(recorded, isReady, 2);
+      assert.equal(recorded.events.filter((e) => e.type === 'spawned').length, 2, 'no third worker before any task');
+      const warm = new Set(ready.map((e) => e.pid));
+      const ran = await Promise.all(range(2).map(() => recorded.executor.submit(() => process.pid)));
+      for (const pid of ran) assert.ok(warm.has(pid), `task ran on ${pid}, not on a warm worker`);
+    }),
+  );
+
+  test('idleTimeout and shrinking keep that many alive; one that exits or retires is replaced', T, () =>
+    withExecutor({ maxWorkers: 2, minWorkers: 1, idleTimeout: 50, maxTasksPerWorker: 2 }, async (recorded) => {
+      const { executor } = recorded;
+      const slow = () => new Promise((resolve) => setTimeout(() => resolve(process.pid), 100));
+      await Promise.all([executor.submit(slow), executor.submit(slow)]);
+      const [idle] = await untilCount(recorded, (e): e is ExitEvent => isExit(e) && e.reason === 'idle', 1);
+      // The other worker's idle timer has fired too by four timeouts later, and must have spared it.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(recorded.events.filter(isExit).length, 1, `only ${idle?.pid} left`);
+      assert.equal(executor.stats().workers.length, 1);
+
+      const [kept] = executor.stats().workers;
+      process.kill(kept?.pid as number, 'SIGKILL');
+      await untilCount(recorded, isReady, 3);
+      assert.equal(executor.stats().workers.length, 1, 'the killed worker was replaced, by one');
+
+      // maxTasksPerWorker: 2 retires the replacement after two tasks, with nothing queued.
+      await executor.submit(() => 1);
+      await executor.submit(() => 2);
+      await untilCount(recorded, (e): e is ExitEvent => isExit(e) && e.reason === 'recycled', 1);
+      await untilCount(recorded, isReady, 4);
+
+      executor.resize(1);
+      executor.resize(2);
+      assert.equal(executor.stats().workers.length, 1, 'growing maxWorkers starts no worker beyond minWorkers');
+    }),
+  );
+
+  test('is checked at construction', () => {
+    assert.throws(
+      () => new ProcessPoolExecutor({ maxWorkers: 2, minWorkers: 3 }),
+      /minWorkers \(3\) must not exceed maxWorkers \(2\)/,
+    );
+    assert.throws(() => new ProcessPoolExecutor({ minWorkers: -1 }), RangeError);
+    assert.throws(() => new ProcessPoolExecutor({ minWorkers: 1.5 }), RangeError);
+  });
 });

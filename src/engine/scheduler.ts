@@ -43,6 +43,8 @@ export interface SchedulerOptions {
   readonly control$: Observable<SchedulerControl>;
   /** Starts worker `workerId`, obeying `commands`; the stream is its lifecycle. */
   readonly spawn: (workerId: number, commands: Observable<WorkerCommand>) => Observable<WorkerEvent>;
+  /** Workers kept alive even idle, started at once (capped by `maxWorkers$`). Default: 0. */
+  readonly minWorkers?: number | undefined;
   /** A worker without a task for this many ms exits. Default: never. */
   readonly idleTimeout?: number | undefined;
   /** A worker is retired after running this many tasks. Default: never. */
@@ -172,6 +174,8 @@ class Pool implements PoolView {
   /** A replacement waits for a quiet moment (see `#replaceSoon`): its deadline. */
   #replacing: NodeJS.Timeout | undefined;
   #startFailures = 0;
+  /** `#keepWarm` is running: a worker that fails to spawn synchronously must not start it again. */
+  #warming = false;
   /** Mean task duration (ms), an exponentially weighted moving average: it sizes prefetching. */
   #meanDuration: number | undefined;
   #lastMemorySample = Number.NEGATIVE_INFINITY;
@@ -253,7 +257,22 @@ class Pool implements PoolView {
 
   resize(maxWorkers: number): void {
     this.#maxWorkers = maxWorkers;
+    // In a microtask: whoever subscribes to the events right after creating the executor sees these spawns.
+    queueMicrotask(() => this.#keepWarm());
     this.#pump();
+  }
+
+  /** The workers kept alive even idle: `minWorkers`, within the pool's current size. */
+  #warmFloor(): number {
+    return Math.min(this.#options.minWorkers ?? 0, this.#maxWorkers);
+  }
+
+  /** Starts workers until `minWorkers` are alive (or on their way), before any task asks for them. */
+  #keepWarm(): void {
+    if (this.#warming) return;
+    this.#warming = true;
+    while (this.#canSpawn() && this.#liveSlots() < this.#warmFloor()) this.#spawnSlot();
+    this.#warming = false;
   }
 
   control(control: SchedulerControl): void {
@@ -463,9 +482,9 @@ class Pool implements PoolView {
     this.#slots.set(slot.id, slot);
     const { idleTimeout } = this.#options;
     if (idleTimeout !== undefined) {
-      slot.idle$
-        .pipe(switchMap((idle) => (idle ? unrefTimer(idleTimeout) : EMPTY)))
-        .subscribe(() => this.#dismiss(slot, 'stop', 'idle'));
+      slot.idle$.pipe(switchMap((idle) => (idle ? unrefTimer(idleTimeout) : EMPTY))).subscribe(() => {
+        if (this.#liveSlots() > this.#warmFloor()) this.#dismiss(slot, 'stop', 'idle');
+      });
     }
     slot.subscription = this.#options.spawn(slot.id, slot.commands).subscribe((event) => this.#onEvent(slot, event));
     return slot;
@@ -643,6 +662,7 @@ class Pool implements PoolView {
     // A worker that died under a task is replaced before the next task needs it: the pool heals
     // before it is asked to.
     if (event.reason === 'crashed' || event.reason === 'timeout' || event.reason === 'killed') this.#replaceSoon(slot);
+    else this.#keepWarm();
   }
 
   #startFailed(event: ExitEvent): void {

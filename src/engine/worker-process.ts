@@ -16,7 +16,6 @@ import {
 } from '../protocol/messages.js';
 import { BATCH_BYTES, payloadSizeOf } from '../protocol/payload.js';
 import { Observable, type Subscriber } from '../rx/rxjs.js';
-import { describeCulprit, findCulprit } from '../shipping/culprit.js';
 import type { ShippedFunction } from '../shipping/function-registry.js';
 import { decodeValue, sentVersionAfter, taskExtras } from '../shipping/task-shipping.js';
 import { decodeThrown } from '../shipping/thrown.js';

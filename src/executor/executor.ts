@@ -141,6 +141,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
             control$: this.#control,
             spawn: (workerId, commands) =>
               workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId, cpus) }, workerId, commands),
+            minWorkers: this.#options.minWorkers,
             idleTimeout: this.#options.idleTimeout,
             maxTasksPerWorker: this.#options.maxTasksPerWorker,
             memoryLimit: this.#options.memoryLimit,

@@ -6,6 +6,13 @@ export interface ExecutorOptions {
   /** The most worker processes alive at once. Default: {@link cpuCount}(), the CPUs this process may use. */
   readonly maxWorkers?: number;
   /**
+   * Workers started with the executor and kept alive while it runs, even idle: `idleTimeout` and
+   * shrinking never take the pool below it (nor above `maxWorkers`), and one that exits is
+   * replaced. A warm pool answers its first task without waiting for a process to boot. Default: 0,
+   * workers start when tasks need them.
+   */
+  readonly minWorkers?: number;
+  /**
    * Node.js flags for worker processes. Default: this process's own flags (so loaders such as
    * `--import tsx` and limits such as `--max-old-space-size` carry over), minus those that make no
    * sense in a worker: `--inspect*`, `--test*`, `--watch*`, `-e`/`-p`, profilers.
@@ -54,6 +61,7 @@ export interface ExecutorOptions {
 /** Options after validation, with defaults filled in. */
 export interface ResolvedOptions {
   readonly maxWorkers: number;
+  readonly minWorkers: number;
   readonly execArgv: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string | undefined;
@@ -81,8 +89,13 @@ export function resolveOptions(options: ExecutorOptions = {}): ResolvedOptions {
     throw new TypeError(`initializer must be a function, got ${typeof initializer}`);
   }
   const growth = options.memoryGrowthLimit ?? DEFAULT_MEMORY_GROWTH_LIMIT;
+  const minWorkers = checkCount('minWorkers', options.minWorkers, 0) ?? 0;
+  if (minWorkers > maxWorkers) {
+    throw new RangeError(`minWorkers (${minWorkers}) must not exceed maxWorkers (${maxWorkers})`);
+  }
   return {
     maxWorkers: checkMaxWorkers(maxWorkers),
+    minWorkers,
     execArgv: execArgv === undefined ? inheritedExecArgv(process.execArgv) : checkStrings('execArgv', execArgv),
     env: checkEnv(env),
     cwd: cwd === undefined ? undefined : checkString('cwd', cwd),
