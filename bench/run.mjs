@@ -5,7 +5,7 @@
 //   npm run bench                         # full run (~25 min on a loaded 2-core box), writes bench/results/latest.{md,json}
 //   npm run bench -- --markdown           # the same, then rewrites README.md's Performance section
 //   npm run bench -- --quick              # a few minutes, small sizes, writes bench/results/quick.{md,json}
-//   npm run bench -- --cases tiny-burst,payload --runs 3 --pools rxpool,jest-worker
+//   npm run bench -- --cases tiny-burst,payload --runs 3 --pools rxpool,jest-worker   # writes bench/results/partial.{md,json}
 //
 // Options: --quick, --cases a,b, --pools a,b (row or pool ids; floors, and floor rows like the memory case's bare fork, are always run), --runs N
 // (default 5, 1 with --quick; a row over its case's time budget gets fewer, marked ◦; --runs N
@@ -44,7 +44,9 @@ const caseIds = opts.cases ?? Object.keys(CASES);
 for (const id of caseIds) if (!CASES[id]) fail(`unknown case "${id}"; cases: ${Object.keys(CASES).join(', ')}`);
 /** Runs per row: --runs, else the case's own default, else 5 (1 with --quick). */
 const runsFor = (spec) => opts.runs ?? (opts.quick ? 1 : (spec.runs ?? 5));
-const outBase = opts.out ?? join(BENCH, 'results', opts.quick ? 'quick' : 'latest');
+// Only a full run replaces the saved results (latest, what the README's table is made from).
+const partial = opts.cases !== undefined || opts.pools !== undefined;
+const outBase = opts.out ?? join(BENCH, 'results', opts.quick ? 'quick' : partial ? 'partial' : 'latest');
 const useFloor = opts.floor && existsSync(FLOOR_SCRIPT);
 if (opts.floor && !useFloor) log(`floor script not found at ${FLOOR_SCRIPT}: floor rows skipped (set RXPOOL_FLOOR)`);
 

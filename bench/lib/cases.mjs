@@ -50,7 +50,14 @@ export const CASES = {
       { key: 'workerRssMB', label: 'worker RSS MB', better: 'lower', ratio: true, digits: 1 },
     ],
     nodeArgs: ['--expose-gc'],
-    rows: everyPool(),
+    rows: everyPool([
+      {
+        id: 'rxpool-on-demand',
+        pool: 'rxpool',
+        options: { minWorkers: 0 },
+        label: 'rxpool, `minWorkers: 0` (the default: workers start with the first tasks)',
+      },
+    ]),
     floors: [
       {
         id: 'floor-advanced',
@@ -72,13 +79,13 @@ export const CASES = {
       },
     ],
     timeoutMs: () => 30_000,
-    async run(spec) {
+    async run(spec, _params, row) {
       // `spec` is the pool's adapter here: loading and construction are what is measured
       const t0 = now();
       const make = await spec.load();
       const importMs = now() - t0;
       const t1 = now();
-      const pool = make(WORKERS);
+      const pool = make(WORKERS, row.options);
       const ready = pool.executor ? readyTimes(pool.executor) : undefined;
       const { firstMs, allMs } = await allAnswered(pool, t1);
       const out = { importMs, firstMs, allMs };

@@ -32,8 +32,14 @@ export const POOLS = {
     kind: 'process',
     async load() {
       const { ProcessPoolExecutor } = await import('rxpool');
-      return (workers) => {
-        const executor = new ProcessPoolExecutor({ maxWorkers: workers, execArgv: [] });
+      // Started with the pool, as the peers that have a minimum are configured (minThreads, minWorkers).
+      return (workers, options = {}) => {
+        const executor = new ProcessPoolExecutor({
+          maxWorkers: workers,
+          minWorkers: workers,
+          execArgv: [],
+          ...options,
+        });
         return {
           executor,
           call: (name, arg) => executor.submit(tasks[name], arg),
