@@ -57,6 +57,14 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
+// Cases run without NODE_EXTRA_CA_CERTS. With it, every Node process parses that file when it
+// starts (40–80 ms for a system bundle here: nodejs/node#40524), and the cold-start case would
+// measure that rather than the pools, and flatter tinypool, whose process workers get an empty
+// environment and so skip it.
+const REMOVED_ENV = ['NODE_EXTRA_CA_CERTS'].filter((name) => process.env[name] !== undefined);
+const CASE_ENV = { ...process.env };
+for (const name of REMOVED_ENV) delete CASE_ENV[name];
+
 const started = performance.now();
 const meta = {
   date: new Date().toISOString(),
@@ -69,6 +77,7 @@ const meta = {
   quick: opts.quick,
   versions: versions(),
   commit: commit(),
+  envRemoved: REMOVED_ENV,
 };
 const spin = caseIds.includes('cpu-bound')
   ? calibrateSpin((opts.quick ? CASES['cpu-bound'].params.quick : CASES['cpu-bound'].params.full).targetMs)
@@ -174,7 +183,12 @@ async function measureFloor(floor, params) {
 /** Runs `node ...args` in its own process group; resolves with its RESULT line's JSON. */
 function runChild(args, timeoutMs) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: CASE_ENV,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     current = child;
     let stdout = '';
     let stderr = '';
@@ -256,6 +270,11 @@ function render(meta, cases) {
   out.push(`- command: \`${meta.command}\``);
   out.push(`- node ${meta.node}, nproc ${meta.nproc}, ${meta.cpu}`);
   out.push(`- load average before / after: ${meta.loadavgBefore.join(' ')} / ${meta.loadavgAfter.join(' ')}`);
+  if (meta.envRemoved?.length) {
+    out.push(
+      `- removed from the environment of the cases: ${meta.envRemoved.map((name) => `\`${name}\``).join(', ')} (Node parses the extra CA file at every process start, nodejs/node#40524; tinypool's process workers get an empty environment and alone would skip it)`,
+    );
+  }
   out.push(
     `- rxpool ${meta.commit}; ${Object.entries(meta.versions)
       .map(([k, v]) => `${k} ${v}`)

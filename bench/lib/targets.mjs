@@ -246,7 +246,7 @@ export function readmeSection(meta, cases, resultsLink) {
     '',
     targetsTable(cases),
     '',
-    `Machine: Node.js ${meta.node}, nproc ${meta.nproc}, ${meta.cpu}, load average ${load} (1, 5, 15 min), ${meta.date.slice(0, 16).replace('T', ' ')} UTC, rxpool ${meta.commit}, ${Math.round(meta.wallSeconds / 60)} min. The machine is shared: medians move with its load.`,
+    `Machine: Node.js ${meta.node}, nproc ${meta.nproc}, ${meta.cpu}, load average ${load} (1, 5, 15 min), ${meta.date.slice(0, 16).replace('T', ' ')} UTC, rxpool ${meta.commit}, ${Math.round(meta.wallSeconds / 60)} min${meta.envRemoved?.length ? `, run without ${meta.envRemoved.map((name) => `\`${name}\``).join(', ')} (see bench/README.md)` : ''}. The machine is shared: medians move with its load.`,
     '',
     'To reproduce:',
     '',
