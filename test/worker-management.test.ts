@@ -16,7 +16,7 @@ import {
   TaskTimeoutError,
   type WorkerEvent,
 } from 'rxpool';
-import { range, until, untilCount, withExecutor } from './support/pool.js';
+import { nextTurn, range, until, untilCount, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
 const MB = 1024 * 1024;
@@ -264,6 +264,7 @@ describe('minWorkers', T, () => {
 
       executor.resize(1);
       executor.resize(2);
+      await nextTurn(); // the pool tops itself up in a microtask
       assert.equal(executor.stats().workers.length, 1, 'growing maxWorkers starts no worker beyond minWorkers');
     }),
   );
