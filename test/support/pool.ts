@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
+import { filter, lastValueFrom, take, throwError, timeout, toArray } from 'rxjs';
 import { type ExecutorOptions, ProcessPoolExecutor, type WorkerEvent } from 'rxpool';
 
 const require = createRequire(import.meta.url);
@@ -100,18 +100,21 @@ export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
+/**
+ * How long `until` and `untilCount` wait for their events. Below the tests' own timeouts, so that a
+ * missing event fails its test, and lets go of the event loop, rather than keep the file running.
+ */
+const EVENT_DEADLINE_MS = 20_000;
+
 /** Resolves with the first event (already recorded, or still to come) that matches `predicate`. */
 export function until<E extends WorkerEvent>(
   recorded: Recorded,
   predicate: (event: WorkerEvent) => event is E,
 ): Promise<E>;
 export function until(recorded: Recorded, predicate: (event: WorkerEvent) => boolean): Promise<WorkerEvent>;
-export function until(recorded: Recorded, predicate: (event: WorkerEvent) => boolean): Promise<WorkerEvent> {
-  const seen = recorded.events.find(predicate);
-  if (seen) return Promise.resolve(seen);
-  // An idle pool does not hold the event loop open (by design): the waiting test must.
-  const hold = setInterval(() => {}, 1000);
-  return firstValueFrom(recorded.executor.events$.pipe(filter(predicate))).finally(() => clearInterval(hold));
+export async function until(recorded: Recorded, predicate: (event: WorkerEvent) => boolean): Promise<WorkerEvent> {
+  const [event] = await untilCount(recorded, predicate as (event: WorkerEvent) => event is WorkerEvent, 1);
+  return event as WorkerEvent;
 }
 
 /** Resolves with the first `count` events (already recorded, or still to come) that match `predicate`. */
@@ -122,10 +125,22 @@ export async function untilCount<E extends WorkerEvent>(
 ): Promise<E[]> {
   const already = recorded.events.filter(predicate);
   if (already.length >= count) return already.slice(0, count);
+  // An idle pool does not hold the event loop open (by design): the waiting test must.
   const hold = setInterval(() => {}, 1000);
   try {
     const more = await lastValueFrom(
-      recorded.executor.events$.pipe(filter(predicate), take(count - already.length), toArray()),
+      recorded.executor.events$.pipe(
+        filter(predicate),
+        take(count - already.length),
+        toArray(),
+        timeout({
+          first: EVENT_DEADLINE_MS,
+          with: () =>
+            throwError(
+              () => new Error(`${already.length} of ${count} awaited events came in ${EVENT_DEADLINE_MS / 1000} s`),
+            ),
+        }),
+      ),
     );
     return [...already, ...more];
   } finally {
