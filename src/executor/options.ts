@@ -89,12 +89,13 @@ export function resolveOptions(options: ExecutorOptions = {}): ResolvedOptions {
     throw new TypeError(`initializer must be a function, got ${typeof initializer}`);
   }
   const growth = options.memoryGrowthLimit ?? DEFAULT_MEMORY_GROWTH_LIMIT;
+  const max = checkMaxWorkers(maxWorkers);
   const minWorkers = checkCount('minWorkers', options.minWorkers, 0) ?? 0;
-  if (minWorkers > maxWorkers) {
-    throw new RangeError(`minWorkers (${minWorkers}) must not exceed maxWorkers (${maxWorkers})`);
+  if (minWorkers > max) {
+    throw new RangeError(`minWorkers (${minWorkers}) must not exceed maxWorkers (${max})`);
   }
   return {
-    maxWorkers: checkMaxWorkers(maxWorkers),
+    maxWorkers: max,
     minWorkers,
     execArgv: execArgv === undefined ? inheritedExecArgv(process.execArgv) : checkStrings('execArgv', execArgv),
     env: checkEnv(env),
