@@ -167,3 +167,8 @@ export function now(): number {
 export function epochOf(monotonic: number): number {
   return TIME_ORIGIN + monotonic;
 }
+
+/** The `performance.now()` reading of an event's `time`: {@link epochOf} undone. */
+export function monotonicOf(epoch: number): number {
+  return epoch - TIME_ORIGIN;
+}

@@ -23,7 +23,7 @@ import type {
   TaskEndEvent,
   WorkerEvent,
 } from './events.js';
-import { now } from './events.js';
+import { monotonicOf, now } from './events.js';
 import { KeepAlive } from './keep-alive.js';
 import { sampleMemory } from './memory-sampler.js';
 import { DurationWindow, type ExecutorStats } from './pool-stats.js';
@@ -159,9 +159,13 @@ class Pool implements PoolView {
   readonly #options: SchedulerOptions;
   readonly #out: Subscriber<WorkerEvent>;
   readonly #queue = new TaskQueue();
-  readonly #slots = new Map<number, Slot>();
-  /** Dispatched tasks by id, for the events that name them. */
-  readonly #dispatched = new Map<number, { task: Task; slot: Slot; timer?: NodeJS.Timeout }>();
+  /**
+   * The live workers: an array, as the hot path loops over it several times per task. Replaced,
+   * never changed in place, so that a loop over it is never disturbed.
+   */
+  #slots: readonly Slot[] = [];
+  /** Dispatched tasks by id, for the events that name them (`task.workerId` says which worker holds each). */
+  readonly #dispatched = new Map<number, Task>();
   readonly #keepAlive = new KeepAlive();
   readonly #runTime = new DurationWindow();
   readonly #waitTime = new DurationWindow();
@@ -184,6 +188,8 @@ class Pool implements PoolView {
   /** Set by a kill or a break: every task fails with it, every worker is killed, then the stream ends. */
   #ending: { readonly error: Error; readonly broken: boolean } | undefined;
   #disposed = false;
+  /** A {@link #pumpSoon} is on its way. */
+  #pumpQueued = false;
 
   constructor(options: SchedulerOptions, out: Subscriber<WorkerEvent>) {
     this.#options = options;
@@ -202,7 +208,7 @@ class Pool implements PoolView {
     return {
       ...this.#counts,
       queued: this.queued,
-      workers: [...this.#slots.values()].map((slot) => ({
+      workers: this.#slots.map((slot) => ({
         workerId: slot.id,
         pid: slot.pid,
         tasksRun: slot.tasksRun,
@@ -251,8 +257,11 @@ class Pool implements PoolView {
       this.#settle(task, { ok: false, error: this.#ending.error });
       return;
     }
+    const behindOthers = this.#queue.size > 0;
     this.#queue.push(task);
-    this.#pump();
+    // A burst of submits: one pump, a microtask later, places them all (the first one goes at once).
+    if (behindOthers) this.#pumpSoon();
+    else this.#pump();
   }
 
   resize(maxWorkers: number): void {
@@ -291,22 +300,22 @@ class Pool implements PoolView {
     this.#disposed = true;
     clearTimeout(this.#replacing);
     this.#keepAlive.release();
-    for (const { timer } of this.#dispatched.values()) clearTimeout(timer);
-    for (const slot of this.#slots.values()) {
+    for (const task of this.#dispatched.values()) clearTimeout(task.timer);
+    for (const slot of this.#slots) {
       slot.idle$.complete();
       slot.subscription?.unsubscribe();
     }
-    this.#slots.clear();
+    this.#slots = [];
   }
 
   #cancel(task: Task): void {
     if (task.state !== 'pending') return;
     const error = new CancelledError(`Task ${task.id} was cancelled before it started.`);
-    const dispatched = this.#dispatched.get(task.id);
-    if (dispatched) {
+    const holder = this.#holder(task);
+    if (holder) {
       this.#dispatched.delete(task.id);
-      dispatched.slot.tasks.delete(task);
-      dispatched.slot.commands.next({ kind: 'drop', task });
+      holder.tasks.delete(task);
+      holder.commands.next({ kind: 'drop', task });
     } else {
       this.#queue.cancelled(task);
     }
@@ -316,19 +325,25 @@ class Pool implements PoolView {
   }
 
   #stop(task: Task): void {
-    const entry = this.#dispatched.get(task.id);
+    const holder = this.#holder(task);
     if (task.state === 'pending') this.#cancel(task);
-    else if (task.state === 'running' && task.stream && entry) entry.slot.commands.next({ kind: 'cancel', task });
+    else if (task.state === 'running' && task.stream && holder) holder.commands.next({ kind: 'cancel', task });
   }
 
   #abort(task: Task, error: Error): void {
-    const entry = this.#dispatched.get(task.id);
+    const holder = this.#holder(task);
     if (task.state === 'pending') this.#cancel(task);
-    else if (task.state === 'running' && entry) {
-      this.#end(task, entry.slot, { ok: false, error }, true);
-      this.#dismiss(entry.slot, 'kill', 'killed');
+    else if (task.state === 'running' && holder) {
+      this.#end(task, holder, { ok: false, error }, true);
+      this.#dismiss(holder, 'kill', 'killed');
       this.#pump();
     }
+  }
+
+  /** The worker a dispatched task was sent to (or reserved on). */
+  #holder(task: Task): Slot | undefined {
+    if (this.#dispatched.get(task.id) !== task || task.workerId === undefined) return undefined;
+    return this.#slots.find((slot) => slot.id === task.workerId);
   }
 
   /**
@@ -339,11 +354,30 @@ class Pool implements PoolView {
     if (this.#ending) return;
     this.#ending = { error, broken };
     for (const task of this.#queue.drain()) this.#settle(task, { ok: false, error });
-    for (const { task, slot } of [...this.#dispatched.values()]) {
-      this.#end(task, slot, { ok: false, error }, task.state === 'running');
+    for (const task of [...this.#dispatched.values()]) {
+      const holder = this.#holder(task);
+      if (holder) this.#end(task, holder, { ok: false, error }, task.state === 'running');
+      else {
+        // Not expected (a worker's exit takes its tasks back), but a task must never be left unsettled.
+        this.#dispatched.delete(task.id);
+        this.#settle(task, { ok: false, error });
+      }
     }
-    for (const slot of this.#slots.values()) this.#dismiss(slot, 'kill', broken ? 'killed' : 'shutdown');
+    for (const slot of this.#slots) this.#dismiss(slot, 'kill', broken ? 'killed' : 'shutdown');
     this.#pump();
+  }
+
+  /**
+   * {@link #pump} in a microtask: the answers a worker sends together arrive together, and one pump
+   * refills their places rather than one pump per answer.
+   */
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
   }
 
   /** Retires workers that should go, hands queued tasks to workers, and completes when all is done. */
@@ -361,17 +395,17 @@ class Pool implements PoolView {
     const idle = this.#dispatched.size === 0 && this.#queue.size === 0;
     if (idle && this.#replacing) this.#replaceIfQuiet();
     if (this.#draining && idle) {
-      for (const slot of this.#slots.values()) this.#dismiss(slot, 'stop', 'shutdown');
+      for (const slot of this.#slots) this.#dismiss(slot, 'stop', 'shutdown');
     }
     let leaving = false;
-    for (const slot of this.#slots.values()) {
+    for (const slot of this.#slots) {
       setIdle(slot, slot.ready && !slot.leaving && slot.tasks.size === 0);
       leaving ||= slot.leaving;
     }
     const ending = this.#draining || this.#ending !== undefined;
     // Work in flight, and workers on their way out (a few ms), hold the loop; idle workers never do.
-    this.#keepAlive.held = !idle || leaving || (ending && this.#slots.size > 0);
-    if (!ending || !idle || this.#slots.size > 0) return;
+    this.#keepAlive.held = !idle || leaving || (ending && this.#slots.length > 0);
+    if (!ending || !idle || this.#slots.length > 0) return;
     if (this.#ending?.broken) this.#out.error(this.#ending.error);
     else this.#out.complete();
   }
@@ -379,7 +413,7 @@ class Pool implements PoolView {
   /** Stops idle workers that are marked for recycling or beyond `maxWorkers`. */
   #retire(): void {
     let surplus = this.#liveSlots() - this.#maxWorkers;
-    for (const slot of this.#slots.values()) {
+    for (const slot of this.#slots) {
       if (slot.leaving || slot.tasks.size > 0) continue;
       if (slot.recycle) this.#dismiss(slot, 'stop', 'recycled');
       else if (surplus > 0) {
@@ -393,7 +427,7 @@ class Pool implements PoolView {
   #pickSlot(): Slot | undefined {
     let starting: Slot | undefined;
     let leastBusy: Slot | undefined;
-    for (const slot of this.#slots.values()) {
+    for (const slot of this.#slots) {
       if (slot.leaving || slot.recycle) continue;
       if (slot.ready) {
         if (slot.tasks.size === 0) return slot;
@@ -433,7 +467,7 @@ class Pool implements PoolView {
 
   /** Moves tasks reserved on starting workers that lend them (see `Slot.lends`) to idle ready workers. */
   #takeBack(): void {
-    for (const starting of this.#slots.values()) {
+    for (const starting of this.#slots) {
       if (starting.ready || !starting.lends || starting.tasks.size === 0) continue;
       for (const task of starting.tasks) {
         const idle = this.#idleReadySlot();
@@ -447,7 +481,7 @@ class Pool implements PoolView {
   }
 
   #idleReadySlot(): Slot | undefined {
-    for (const slot of this.#slots.values()) {
+    for (const slot of this.#slots) {
       if (slot.ready && !slot.leaving && !slot.recycle && slot.tasks.size === 0) return slot;
     }
     return undefined;
@@ -455,7 +489,7 @@ class Pool implements PoolView {
 
   #liveSlots(): number {
     let live = 0;
-    for (const slot of this.#slots.values()) if (!slot.leaving) live++;
+    for (const slot of this.#slots) if (!slot.leaving) live++;
     return live;
   }
 
@@ -479,7 +513,7 @@ class Pool implements PoolView {
       idle: undefined,
     };
     if (slot.lends) this.#deathsToReplace--;
-    this.#slots.set(slot.id, slot);
+    this.#slots = [...this.#slots, slot];
     const { idleTimeout } = this.#options;
     if (idleTimeout !== undefined) {
       slot.idle$.pipe(switchMap((idle) => (idle ? unrefTimer(idleTimeout) : EMPTY))).subscribe(() => {
@@ -493,7 +527,8 @@ class Pool implements PoolView {
   #dispatch(task: Task, slot: Slot): void {
     slot.tasks.add(task);
     slot.assigned++;
-    this.#dispatched.set(task.id, { task, slot });
+    task.workerId = slot.id;
+    this.#dispatched.set(task.id, task);
     slot.commands.next({ kind: 'run', task });
     const { maxTasksPerWorker } = this.#options;
     if (maxTasksPerWorker !== undefined && slot.assigned >= maxTasksPerWorker) {
@@ -525,31 +560,30 @@ class Pool implements PoolView {
         this.#startFailures = 0;
         break;
       case 'task-start': {
-        const entry = this.#dispatched.get(event.taskId);
-        if (entry?.slot !== slot || entry.task.state !== 'pending') break;
-        const { task } = entry;
+        const task = this.#dispatched.get(event.taskId);
+        if (task?.workerId !== slot.id || task.state !== 'pending') break;
         task.state = 'running';
-        task.startedAt = performance.now();
+        task.startedAt = monotonicOf(event.time);
         this.#counts.running++;
         this.#waitTime.add(task.startedAt - task.queuedAt);
         if (task.timeout !== undefined) {
-          entry.timer = setTimeout(() => this.#timedOut(task, slot), task.timeout).unref();
+          task.timer = setTimeout(() => this.#timedOut(task, slot), task.timeout).unref();
         }
         break;
       }
       case 'task-end': {
-        const entry = this.#dispatched.get(event.taskId);
+        const task = this.#dispatched.get(event.taskId);
         // Ended already (timeout, kill) or moved to another worker: this worker's answer is moot.
-        if (entry?.slot !== slot) return;
+        if (task?.workerId !== slot.id) return;
         this.#meanDuration = nextMean(this.#meanDuration, event.duration);
         this.#out.next(event);
-        this.#end(entry.task, slot, event, false);
+        this.#end(task, slot, event, false, monotonicOf(event.time));
         // This very worker died under the task (a nested pool's error names another pid).
         if (!event.ok && event.error instanceof TerminatedWorkerError && event.error.pid === slot.pid) {
           this.#dying(slot);
         }
-        this.#sampleMemorySoon();
-        this.#pump();
+        this.#sampleMemorySoon(monotonicOf(event.time));
+        this.#pumpSoon();
         return;
       }
       case 'exit':
@@ -564,18 +598,18 @@ class Pool implements PoolView {
    * Settles a dispatched task. With `announce`, also emits its task-end: for ends the worker did
    * not report itself (crash, timeout, kill).
    */
-  #end(task: Task, slot: Slot, outcome: Outcome, announce: boolean): void {
-    const entry = this.#dispatched.get(task.id);
-    clearTimeout(entry?.timer);
+  #end(task: Task, slot: Slot, outcome: Outcome, announce: boolean, at = performance.now()): void {
+    clearTimeout(task.timer);
+    task.timer = undefined;
     this.#dispatched.delete(task.id);
     slot.tasks.delete(task);
     if (task.state === 'running') {
       this.#counts.running--;
       slot.tasksRun++;
-      this.#runTime.add(performance.now() - (task.startedAt as number));
+      this.#runTime.add(at - (task.startedAt as number));
     }
     if (announce) {
-      const duration = task.startedAt === undefined ? 0 : performance.now() - task.startedAt;
+      const duration = task.startedAt === undefined ? 0 : at - task.startedAt;
       const base = { type: 'task-end', workerId: slot.id, pid: slot.pid, time: now(), taskId: task.id, duration };
       this.#out.next({ ...base, ...outcome } as TaskEndEvent);
     }
@@ -604,11 +638,11 @@ class Pool implements PoolView {
   }
 
   /** After a task ends, at most once a second: sample every worker's memory, retire the bloated. */
-  #sampleMemorySoon(): void {
-    if (this.#sampling || performance.now() - this.#lastMemorySample < MEMORY_SAMPLE_INTERVAL_MS) return;
+  #sampleMemorySoon(at: number): void {
+    if (this.#sampling || at - this.#lastMemorySample < MEMORY_SAMPLE_INTERVAL_MS) return;
     this.#sampling = true;
-    this.#lastMemorySample = performance.now();
-    const slots = [...this.#slots.values()].filter((slot) => slot.pid !== undefined && slot.ready);
+    this.#lastMemorySample = at;
+    const slots = this.#slots.filter((slot) => slot.pid !== undefined && slot.ready);
     // A turn later: whoever awaits the task that just ended hears of it first.
     new Promise((resolve) => setImmediate(resolve))
       .then(() => sampleMemory(slots.map((slot) => slot.pid as number)))
@@ -617,7 +651,7 @@ class Pool implements PoolView {
         if (this.#disposed) return;
         for (const slot of slots) {
           const rss = samples.get(slot.pid as number);
-          if (rss === undefined || !this.#slots.has(slot.id)) continue;
+          if (rss === undefined || !this.#slots.includes(slot)) continue;
           slot.rss = rss;
           if (slot.tasksRun > 0) slot.baselineRss ??= rss;
           this.#emit(slot, { type: 'memory', rss });
@@ -632,19 +666,19 @@ class Pool implements PoolView {
   }
 
   #onExit(slot: Slot, event: ExitEvent): void {
-    this.#slots.delete(slot.id);
+    this.#slots = this.#slots.filter((other) => other !== slot);
     slot.idle$.complete();
     slot.subscription = undefined;
     const running = event.runningTaskId === undefined ? undefined : this.#dispatched.get(event.runningTaskId);
-    if (running && running.slot === slot) {
+    if (running && running.workerId === slot.id) {
       const error = terminatedError(
         { workerId: slot.id, pid: event.pid },
         event.code,
         event.signal,
         event.stderr,
-        running.task,
+        running,
       );
-      this.#end(running.task, slot, { ok: false, error }, true);
+      this.#end(running, slot, { ok: false, error }, true);
     }
     const unstarted = this.#withdrawUnstarted(slot);
     for (const task of slot.tasks) this.#dispatched.delete(task.id);

@@ -63,6 +63,10 @@ export class Task implements TaskSpec {
   queued = false;
   readonly queuedAt = performance.now();
   startedAt: number | undefined;
+  /** The worker it was dispatched to (the scheduler's bookkeeping). */
+  workerId: number | undefined;
+  /** Its timeout's timer, while it runs (the scheduler's bookkeeping). */
+  timer: NodeJS.Timeout | undefined;
   outcome: Outcome | undefined;
   #owner: TaskOwner | undefined;
 
