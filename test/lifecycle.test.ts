@@ -274,7 +274,11 @@ describe('events$', T, () => {
       // A script started with this runtime's own flags: its workers get them, minus the debugger's.
       // Deno's process.execArgv is always empty, whatever `deno run` was given.
       const started = {
-        node: { flags: ['--no-warnings', '--inspect-port=0'], inherited: ['--no-warnings'] },
+        // Values given apart from their flag go with it (a '100' left behind would be the worker's script).
+        node: {
+          flags: ['--inspect-port=0', '--inspect-publish-uid', 'http', '--no-warnings', '--test-reporter', 'spec'],
+          inherited: ['--no-warnings'],
+        },
         bun: { flags: ['--smol', '--inspect=127.0.0.1:0'], inherited: ['--smol'] },
         deno: { flags: [], inherited: [] },
       }[runtime];

@@ -159,7 +159,13 @@ export function inheritedExecArgv(execArgv: readonly string[]): string[] {
       i++;
       continue;
     }
-    if (STANDALONE.has(flag) || NOT_FOR_WORKERS.test(flag) || /^-[ep]./.test(flag)) continue;
+    if (STANDALONE.has(flag) || /^-[ep]./.test(flag)) continue;
+    if (NOT_FOR_WORKERS.test(flag)) {
+      // Its value, if given apart (`--cpu-prof-dir out`), goes with it: only flags and their values
+      // are in execArgv, so whatever does not start with a dash is a value.
+      while (i + 1 < execArgv.length && !(execArgv[i + 1] as string).startsWith('-')) i++;
+      continue;
+    }
     kept.push(flag);
   }
   return kept;
