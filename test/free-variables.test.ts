@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import serialize from 'serialize-javascript';
 import { inlinesConstants, requireDist, runtime, scriptArgs, underTsx } from './support/pool.js';
@@ -15,7 +16,7 @@ const { analyzeFunction, parsedAnalysis, freeVariableError, lexicalContextError,
 const { plainlyClosed } = requireDist<typeof import('../dist/shipping/quick-scan.js')>('shipping/quick-scan.js');
 const { BABEL_HELPERS, TSLIB_HELPERS, WORKER_HELPERS } =
   requireDist<typeof import('../dist/shipping/helper-names.js')>('shipping/helper-names.js');
-const { workerGlobals } =
+const { CORE_LANGUAGE_GLOBALS, workerGlobals } =
   requireDist<typeof import('../dist/shipping/worker-globals.js')>('shipping/worker-globals.js');
 const { installHelpers } = requireDist<typeof import('../dist/worker/helpers.js')>('worker/helpers.js');
 const root = join(import.meta.dirname, '..');
@@ -400,6 +401,15 @@ describe('error messages', T, () => {
 });
 
 describe('worker globals and helpers', T, () => {
+  test('the language globals known without reading a fresh context are globals of a fresh context', T, () => {
+    // The shortcut (no vm context at the first submit) must never accept a name the engine lacks.
+    const fresh = new Set(runInNewContext('Object.getOwnPropertyNames(globalThis)') as string[]);
+    assert.deepEqual(
+      CORE_LANGUAGE_GLOBALS.filter((name) => !fresh.has(name)),
+      [],
+    );
+  });
+
   test(`every global of a plain ${runtime} process is known as a worker global`, T, () => {
     // A script file, not `node -e`: eval code also sees require, module and the builtin modules.
     // Workers run on this very runtime, so its own globals (`Bun`, `Deno`...) are theirs too.

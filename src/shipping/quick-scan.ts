@@ -42,7 +42,11 @@ const KEYWORDS = new Set([
  * True when `source` (an arrow or a `function`) surely has no free variables beyond `known`, and
  * nothing else the full analysis looks for; `false` means "not sure", never "it has some".
  */
-export function plainlyClosed(source: string, known: ReadonlySet<string>, helpers: ReadonlySet<string>): boolean {
+export function plainlyClosed(
+  source: string,
+  known: Pick<ReadonlySet<string>, 'has'>,
+  helpers: ReadonlySet<string>,
+): boolean {
   if (source.includes('<!--') || source.includes('-->')) return false; // HTML-like comments
   const own = new Set<string>();
   let body: number;

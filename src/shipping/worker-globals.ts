@@ -206,18 +206,102 @@ export const RUNTIME_GLOBALS: Readonly<Record<Runtime, readonly string[]>> = {
  */
 export const WORKER_PROVIDED: readonly string[] = ['require', 'reportProgress', ...WORKER_HELPERS];
 
+/**
+ * Globals of the language in every engine rxpool runs on (V8 of Node 20 and later, JavaScriptCore):
+ * a name among them is known without reading a fresh context, which costs milliseconds at the
+ * first submit of a process. Anything else is looked up in that context.
+ */
+export const CORE_LANGUAGE_GLOBALS: readonly string[] = [
+  'globalThis',
+  'undefined',
+  'NaN',
+  'Infinity',
+  'eval',
+  'isFinite',
+  'isNaN',
+  'parseFloat',
+  'parseInt',
+  'decodeURI',
+  'decodeURIComponent',
+  'encodeURI',
+  'encodeURIComponent',
+  'escape',
+  'unescape',
+  'Object',
+  'Function',
+  'Array',
+  'Number',
+  'Boolean',
+  'String',
+  'Symbol',
+  'BigInt',
+  'Date',
+  'RegExp',
+  'Promise',
+  'Proxy',
+  'Reflect',
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'WeakRef',
+  'FinalizationRegistry',
+  'Error',
+  'AggregateError',
+  'EvalError',
+  'RangeError',
+  'ReferenceError',
+  'SyntaxError',
+  'TypeError',
+  'URIError',
+  'JSON',
+  'Math',
+  'Intl',
+  'Atomics',
+  'ArrayBuffer',
+  'SharedArrayBuffer',
+  'DataView',
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'WebAssembly',
+];
+
+let cheap: ReadonlySet<string> | undefined;
 let known: ReadonlySet<string> | undefined;
 
 /**
  * Every name a shipped function may use without declaring it: the language's globals as this
  * version of the engine defines them (read from a fresh context, so `Iterator` or `Float16Array`
  * appear exactly when they exist), Node's globals, those of the runtime the workers run on (the
- * parent's: see `platform/runtime.ts`), and what the worker provides.
+ * parent's: see `platform/runtime.ts`), and what the worker provides. The fresh context is read
+ * only for a name outside the usual ones.
  */
-export function workerGlobals(): ReadonlySet<string> {
-  known ??= new Set([...languageGlobals(), ...NODE_GLOBALS, ...RUNTIME_GLOBALS[currentRuntime()], ...WORKER_PROVIDED]);
-  return known;
+export function workerGlobals(): Pick<ReadonlySet<string>, 'has'> {
+  return WORKER_GLOBALS;
 }
+
+const WORKER_GLOBALS: Pick<ReadonlySet<string>, 'has'> = {
+  has(name: string): boolean {
+    cheap ??= new Set([
+      ...CORE_LANGUAGE_GLOBALS,
+      ...NODE_GLOBALS,
+      ...RUNTIME_GLOBALS[currentRuntime()],
+      ...WORKER_PROVIDED,
+    ]);
+    if (cheap.has(name)) return true;
+    known ??= new Set([...cheap, ...languageGlobals()]);
+    return known.has(name);
+  },
+};
 
 function languageGlobals(): string[] {
   return runInNewContext('Object.getOwnPropertyNames(globalThis)') as string[];
