@@ -147,7 +147,8 @@ export function checkTimeout(value: unknown): number | undefined {
 
 /** Flags (and the values that follow them) that a worker must not inherit. */
 const NOT_FOR_WORKERS = /^(--inspect|--debug|--test|--watch|--experimental-test|--cpu-prof|--heap-prof|--prof)/;
-const WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '--input-type', '--inspect-port', '--debug-port']);
+/** Dropped with exactly one value, which may start with a dash (`-e "-1"`). */
+const WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
 const STANDALONE = new Set(['-i', '--interactive', '-c', '--check', '-']);
 
 /** This process's flags, minus the ones that would break or confuse a worker. */
