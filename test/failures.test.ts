@@ -11,7 +11,16 @@ import {
   TerminatedWorkerError,
   type WorkerErrorEvent,
 } from 'rxpool';
-import { inlinesConstants, isAlive, range, runtime, thrownBy, until, withExecutor } from './support/pool.js';
+import {
+  assertNothingSent,
+  inlinesConstants,
+  isAlive,
+  range,
+  runtime,
+  thrownBy,
+  until,
+  withExecutor,
+} from './support/pool.js';
 
 const T = { timeout: 30_000 };
 
@@ -180,7 +189,7 @@ describe('values that cannot cross the process boundary', T, () => {
       assert.equal(error.functionName, 'scale');
       assert.match(error.message, /^The function `scale` uses `factor` from its enclosing scope/);
       assert.match(error.message, /pass it as an argument, or with withScope\(\{ factor \}\)/);
-      assert.equal(events.length, 0, 'no worker was spawned');
+      assertNothingSent(events);
     }),
   );
 
@@ -208,8 +217,21 @@ describe('values that cannot cross the process boundary', T, () => {
       assert.throws(() => executor.submit(Math.max, 1, 2), /`max` cannot be sent to a worker: it is native code/);
       const bound = ((x: number) => x).bind(null);
       assert.throws(() => executor.submit(bound, 1), /it is a bound function/);
-      assert.equal(events.length, 0, 'no worker was spawned');
+      assertNothingSent(events);
     }),
+  );
+
+  test(
+    'the first submit starts a worker while its function is checked; a refused one leaves it to the next task',
+    T,
+    () =>
+      withExecutor({ maxWorkers: 2 }, async ({ executor, events }) => {
+        assert.throws(() => executor.submit(Math.max, 1, 2), SerializationError);
+        const spawned = events.filter((e) => e.type === 'spawned');
+        assert.equal(spawned.length, 1, 'the first check started one worker');
+        assert.equal(await executor.submit(() => process.pid), spawned[0]?.pid);
+        assert.equal(events.filter((e) => e.type === 'spawned').length, 1, 'and the next task ran on it');
+      }),
   );
 });
 

@@ -6,7 +6,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defineTask, SerializationError, TaskTimeoutError, withScope } from 'rxpool';
 import ts from 'typescript';
-import { inlinesConstants, range, requireDist, thrownBy, underTsx, withExecutor } from './support/pool.js';
+import {
+  assertNothingSent,
+  inlinesConstants,
+  range,
+  requireDist,
+  thrownBy,
+  underTsx,
+  withExecutor,
+} from './support/pool.js';
 
 const T = { timeout: 30_000 };
 const { analysisCount } =
@@ -94,7 +102,7 @@ describe('withScope: shipping the values a function closes over', T, () => {
       assert.throws(() => withScope(null as never, () => 1), /withScope expects an object/);
       assert.throws(() => executor.submit(withScope({ 'not a name': 1 }, () => 1)), /scope name `not a name`/);
       assert.throws(() => executor.submit(withScope({ class: 1 }, () => 1)), /scope name `class`/);
-      assert.equal(events.length, 0, 'no worker was spawned');
+      assertNothingSent(events);
     }),
   );
 });
@@ -119,7 +127,7 @@ describe('the free-variable check, before anything is sent', T, () => {
       assert.equal(error.stage, 'function');
       assert.equal(error.path, 'factor');
       assert.throws(() => executor.map(scale, [1, 2]), SerializationError);
-      assert.equal(events.length, 0, 'no worker was spawned');
+      assertNothingSent(events);
       // The fix the message suggests works.
       assert.equal(await executor.submit(withScope({ factor }, scale), 5), 10);
     }),
@@ -324,7 +332,7 @@ describe('compiler output in workers', T, () => {
         () => executor.submit(babel, {}),
         /The function `merge` uses `_objectSpread`, a helper that a compiler \(TypeScript, Babel, esbuild\) inserted/,
       );
-      assert.equal(events.length, 0, 'no worker was spawned');
+      assertNothingSent(events);
     }),
   );
 });

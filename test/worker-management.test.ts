@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
   BrokenExecutorError,
   defineTask,
@@ -16,7 +17,7 @@ import {
   TaskTimeoutError,
   type WorkerEvent,
 } from 'rxpool';
-import { nextTurn, range, until, untilCount, withExecutor } from './support/pool.js';
+import { nextTurn, range, runtime, until, untilCount, withExecutor } from './support/pool.js';
 
 const T = { timeout: 30_000 };
 const MB = 1024 * 1024;
@@ -223,6 +224,55 @@ describe('queue bound and statistics', T, () => {
       assert.ok(stats.runTime.p99 >= 30 && stats.runTime.max < 1000, JSON.stringify(stats.runTime));
       assert.equal(stats.waitTime.count, 21);
     }),
+  );
+});
+
+describe('a starting worker', T, () => {
+  const hook = fileURLToPath(new URL('./fixtures/boot-hook.cjs', import.meta.url));
+  // Deno has no preload flag: its workers start as they are.
+  const preload = { node: ['--require', hook], bun: ['--preload', hook], deno: undefined }[runtime];
+  const skip = preload ? false : `${runtime} cannot preload a module into its workers`;
+
+  test(
+    'its first task starts when it is ready: its boot counts against neither timeout nor run time',
+    {
+      ...T,
+      skip,
+    },
+    () =>
+      withExecutor({ maxWorkers: 1, execArgv: preload, env: { BOOT_BUSY_MS: '600' } }, async (recorded) => {
+        const quick = defineTask(() => process.pid, { timeout: 300 });
+        const pid = await recorded.executor.submit(quick);
+        const types = recorded.events.filter((e) => e.pid === pid).map((e) => e.type);
+        assert.deepEqual(types.slice(0, 4), ['spawned', 'ready', 'task-start', 'task-end']);
+        const end = recorded.events.find((e) => e.type === 'task-end');
+        assert.ok(
+          end?.type === 'task-end' && end.duration < 300,
+          `run time ${end?.type === 'task-end' && end.duration} ms`,
+        );
+      }),
+  );
+
+  test(
+    'one that exits before it is ready, with a task sent to it, leaves the task to another worker',
+    {
+      ...T,
+      skip,
+    },
+    () =>
+      withExecutor({ maxWorkers: 2, execArgv: preload, env: { BOOT_EXIT_WORKER: '2' } }, async (recorded) => {
+        const { executor } = recorded;
+        const first = executor.submit(() => new Promise((resolve) => setTimeout(() => resolve(process.pid), 200)));
+        await until(recorded, (e) => e.type === 'task-start');
+        const second = executor.submit(() => process.pid);
+        const exit = await until(recorded, (e): e is ExitEvent => e.type === 'exit' && e.workerId === 2);
+        assert.equal(exit.reason, 'failed-to-start');
+        assert.equal(exit.code, 3);
+        assert.deepEqual(exit.unstartedTaskIds, [second.taskId]);
+        const [firstPid, secondPid] = await Promise.all([first, second]);
+        assert.notEqual(secondPid, exit.pid);
+        assert.ok(firstPid !== undefined && executor.state === 'running');
+      }),
   );
 });
 

@@ -33,7 +33,7 @@ import type { Outcome, Task } from './task.js';
 import { terminatedError } from './task-errors.js';
 import { TaskQueue } from './task-queue.js';
 import { unrefTimer } from './unref-timer.js';
-import type { WorkerCommand } from './worker-process.js';
+import type { WorkerCommand, WorkerStart } from './worker-process.js';
 
 /** What else, besides tasks, the scheduler listens to. */
 export interface SchedulerOptions {
@@ -42,7 +42,11 @@ export interface SchedulerOptions {
   /** Cancellations and kills, applied synchronously. */
   readonly control$: Observable<SchedulerControl>;
   /** Starts worker `workerId`, obeying `commands`; the stream is its lifecycle. */
-  readonly spawn: (workerId: number, commands: Observable<WorkerCommand>) => Observable<WorkerEvent>;
+  readonly spawn: (
+    workerId: number,
+    commands: Observable<WorkerCommand>,
+    start: WorkerStart,
+  ) => Observable<WorkerEvent>;
   /** Workers kept alive even idle, started at once (capped by `maxWorkers$`). Default: 0. */
   readonly minWorkers?: number | undefined;
   /** A worker without a task for this many ms exits. Default: never. */
@@ -74,7 +78,12 @@ export type SchedulerControl =
   /** End a task now: drop it, or fail it with `error` and kill the worker running it. */
   | { readonly kind: 'abort'; readonly task: Task; readonly error: Error }
   /** Fail every task with `error`, kill every worker, then complete. */
-  | { readonly kind: 'kill'; readonly error: Error };
+  | { readonly kind: 'kill'; readonly error: Error }
+  /**
+   * A first task is on its way: start `minWorkers`, and one worker if none is alive, now. Its
+   * function is checked meanwhile, which may take 20 ms (the parser loads), while a worker boots.
+   */
+  | { readonly kind: 'warm' };
 
 /** A dead worker is replaced within this long, even if tasks keep the pool busy (see `#replaceSoon`). */
 const REPLACE_WITHIN_MS = 50;
@@ -288,7 +297,13 @@ class Pool implements PoolView {
     if (control.kind === 'cancel') this.#cancel(control.task);
     else if (control.kind === 'stop') this.#stop(control.task);
     else if (control.kind === 'abort') this.#abort(control.task, control.error);
+    else if (control.kind === 'warm') this.#warmForTask();
     else this.#kill(control.error);
+  }
+
+  #warmForTask(): void {
+    this.#keepWarm();
+    if (this.#liveSlots() === 0 && this.#canSpawn()) this.#spawnSlot();
   }
 
   drain(): void {
@@ -520,7 +535,10 @@ class Pool implements PoolView {
         if (this.#liveSlots() > this.#warmFloor()) this.#dismiss(slot, 'stop', 'idle');
       });
     }
-    slot.subscription = this.#options.spawn(slot.id, slot.commands).subscribe((event) => this.#onEvent(slot, event));
+    // A replacement's tasks may be taken back (#takeBack), so they must wait in the parent until it is ready.
+    slot.subscription = this.#options
+      .spawn(slot.id, slot.commands, { early: !slot.lends })
+      .subscribe((event) => this.#onEvent(slot, event));
     return slot;
   }
 

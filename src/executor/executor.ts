@@ -110,6 +110,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   #state: ExecutorState = 'running';
   #broken: BrokenExecutorError | undefined;
   #pool: PoolView | undefined;
+  /** No function has been checked yet: the first check warms the pool first (see `#ship`). */
+  #cold = true;
 
   constructor(options?: ExecutorOptions) {
     this.#options = resolveOptions(options);
@@ -139,8 +141,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
             // Held (holdUntil): no workers; open: maxWorkers, as it changes.
             maxWorkers$: this.#open$.pipe(switchMap((open) => (open ? this.#maxWorkers$ : [0]))),
             control$: this.#control,
-            spawn: (workerId, commands) =>
-              workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId, cpus) }, workerId, commands),
+            spawn: (workerId, commands, start) =>
+              workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId, cpus) }, workerId, commands, start),
             minWorkers: this.#options.minWorkers,
             idleTimeout: this.#options.idleTimeout,
             maxTasksPerWorker: this.#options.maxTasksPerWorker,
@@ -344,8 +346,14 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     return this.shutdown();
   }
 
-  /** The shipped form of `fn`, checked (throws SerializationError before anything is spawned or sent). */
+  /** The shipped form of `fn`, checked (throws SerializationError before anything is sent). */
   #ship(fn: unknown, scope?: Readonly<Record<string, unknown>>): ShippedFunction {
+    if (this.#cold) {
+      // The first check may load the parser (~20 ms): workers fork first and boot meanwhile. Should
+      // the check refuse `fn`, they are the workers the next task would start anyway.
+      this.#cold = false;
+      this.#control.next({ kind: 'warm' });
+    }
     return this.#functions.resolve(fn, scope);
   }
 

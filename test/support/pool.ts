@@ -95,6 +95,20 @@ export async function withExecutor<T>(options: ExecutorOptions, body: (recorded:
   }
 }
 
+/**
+ * Asserts that no task reached a worker. The first submit starts a worker while its function is
+ * checked, so a refused function may leave that one worker (spawned, maybe ready), and nothing else.
+ */
+export function assertNothingSent(events: readonly WorkerEvent[]): void {
+  const types = events.map((event) => event.type);
+  assert.ok(types.filter((type) => type === 'spawned').length <= 1, `workers spawned: ${types}`);
+  assert.deepEqual(
+    types.filter((type) => type !== 'spawned' && type !== 'ready'),
+    [],
+    'no task was sent',
+  );
+}
+
 /** 0, 1, ..., n - 1. */
 export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
