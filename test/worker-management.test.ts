@@ -3,10 +3,14 @@
  * memory, task timeouts, thread-pool sizing, the queue bound and statistics.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   BrokenExecutorError,
+  CancelledError,
   defineTask,
   type ExitEvent,
   InitializerError,
@@ -251,6 +255,19 @@ describe('a starting worker', T, () => {
           `run time ${end?.type === 'task-end' && end.duration} ms`,
         );
       }),
+  );
+
+  test('a task cancelled while its worker boots never runs, though it was already on its way', { ...T, skip }, () =>
+    withExecutor({ maxWorkers: 1, execArgv: preload, env: { BOOT_BUSY_MS: '400' } }, async ({ executor }) => {
+      const marker = join(mkdtempSync(join(tmpdir(), 'rxpool-cancel-')), 'ran');
+      const cancelled = executor.submit((file: string) => require('node:fs').writeFileSync(file, 'ran'), marker);
+      // A turn later the task has been written to the booting worker's pipe.
+      await nextTurn();
+      assert.equal(cancelled.cancel(), true);
+      await assert.rejects(cancelled, CancelledError);
+      assert.equal(typeof (await executor.submit(() => process.pid)), 'number');
+      assert.equal(existsSync(marker), false, 'the cancelled task ran');
+    }),
   );
 
   test(
