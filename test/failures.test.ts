@@ -16,6 +16,7 @@ import {
   inlinesConstants,
   isAlive,
   range,
+  requireDist,
   runtime,
   thrownBy,
   until,
@@ -367,10 +368,23 @@ describe('a worker that dies while running a task', T, () => {
         );
       assert.ok(error instanceof TerminatedWorkerError);
       assert.match(error.hint, /V8 heap ran out of memory/);
-      assert.match(error.stderr, /heap out of memory|Reached heap limit/);
+      assert.match(error.stderr, /heap out of memory|JavaScript out of memory/);
       assert.equal(await executor.submit(() => 1 + 1), 2);
     }),
   );
+
+  test("the out-of-memory hint reads both reports: Node's fatal error and V8's own (Deno)", () => {
+    const { diagnoseExit } = requireDist<typeof import('../dist/engine/exit-diagnosis.js')>('engine/exit-diagnosis.js');
+    for (const stderr of [
+      'FATAL ERROR: Ineffective mark-compacts near heap limit Allocation failed - JavaScript heap out of memory',
+      'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+      '#\n# Fatal JavaScript out of memory: Reached heap limit\n#',
+      '#\n# Fatal JavaScript out of memory: Ineffective mark-compacts near heap limit\n#',
+    ]) {
+      assert.match(diagnoseExit(null, 'SIGTRAP', stderr), /V8 heap ran out of memory/, stderr);
+    }
+    assert.equal(diagnoseExit(null, 'SIGTRAP', 'something else'), 'signal SIGTRAP');
+  });
 
   test('a real out-of-memory kill by the kernel (memory cgroup) is reported with SIGKILL', T, async (t) => {
     const group = `/sys/fs/cgroup/memory/rxpool-test-${process.pid}`;

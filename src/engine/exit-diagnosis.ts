@@ -3,7 +3,9 @@
  * It ends up in TerminatedWorkerError's message, where a person decides what to do next.
  */
 export function diagnoseExit(code: number | null, signal: NodeJS.Signals | null, stderr: string): string {
-  if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr)) {
+  // Node writes "FATAL ERROR: ... JavaScript heap out of memory"; V8's own handler (Deno) writes
+  // "Fatal JavaScript out of memory: Reached heap limit" or "...: Ineffective mark-compacts near heap limit".
+  if (/heap out of memory|JavaScript out of memory|Reached heap limit|Allocation failed/i.test(stderr)) {
     return "the V8 heap ran out of memory (give workers more with execArgv: ['--max-old-space-size=<MB>'], or use less per task)";
   }
   switch (signal) {
