@@ -257,11 +257,11 @@ describe('a starting worker', T, () => {
       }),
   );
 
-  test('a task cancelled while its worker boots never runs, though it was already on its way', { ...T, skip }, () =>
+  test('a task cancelled while its worker boots never runs', { ...T, skip }, () =>
     withExecutor({ maxWorkers: 1, execArgv: preload, env: { BOOT_BUSY_MS: '400' } }, async ({ executor }) => {
       const marker = join(mkdtempSync(join(tmpdir(), 'rxpool-cancel-')), 'ran');
       const cancelled = executor.submit((file: string) => require('node:fs').writeFileSync(file, 'ran'), marker);
-      // A turn later the task has been written to the booting worker's pipe.
+      // A turn later the task is reserved on the booting worker.
       await nextTurn();
       assert.equal(cancelled.cancel(), true);
       await assert.rejects(cancelled, CancelledError);
@@ -271,7 +271,7 @@ describe('a starting worker', T, () => {
   );
 
   test(
-    'one that exits before it is ready, with a task sent to it, leaves the task to another worker',
+    'one that exits before it is ready leaves the task reserved on it to another worker',
     {
       ...T,
       skip,

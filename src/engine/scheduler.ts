@@ -33,7 +33,7 @@ import type { Outcome, Task } from './task.js';
 import { terminatedError } from './task-errors.js';
 import { TaskQueue } from './task-queue.js';
 import { unrefTimer } from './unref-timer.js';
-import type { WorkerCommand, WorkerStart } from './worker-process.js';
+import type { WorkerCommand } from './worker-process.js';
 
 /** What else, besides tasks, the scheduler listens to. */
 export interface SchedulerOptions {
@@ -42,11 +42,7 @@ export interface SchedulerOptions {
   /** Cancellations and kills, applied synchronously. */
   readonly control$: Observable<SchedulerControl>;
   /** Starts worker `workerId`, obeying `commands`; the stream is its lifecycle. */
-  readonly spawn: (
-    workerId: number,
-    commands: Observable<WorkerCommand>,
-    start: WorkerStart,
-  ) => Observable<WorkerEvent>;
+  readonly spawn: (workerId: number, commands: Observable<WorkerCommand>) => Observable<WorkerEvent>;
   /** Workers kept alive even idle, started at once (capped by `maxWorkers$`). Default: 0. */
   readonly minWorkers?: number | undefined;
   /** A worker without a task for this many ms exits. Default: never. */
@@ -535,10 +531,7 @@ class Pool implements PoolView {
         if (this.#liveSlots() > this.#warmFloor()) this.#dismiss(slot, 'stop', 'idle');
       });
     }
-    // A replacement's tasks may be taken back (#takeBack), so they must wait in the parent until it is ready.
-    slot.subscription = this.#options
-      .spawn(slot.id, slot.commands, { early: !slot.lends })
-      .subscribe((event) => this.#onEvent(slot, event));
+    slot.subscription = this.#options.spawn(slot.id, slot.commands).subscribe((event) => this.#onEvent(slot, event));
     return slot;
   }
 

@@ -36,17 +36,6 @@ export interface WorkerSpec {
   readonly initializer?: { readonly fn: ShippedFunction; readonly args: readonly unknown[] } | undefined;
 }
 
-/** How the scheduler starts one worker. */
-export interface WorkerStart {
-  /**
-   * Send its tasks at once, while it boots, rather than once it is ready: the first task is waiting
-   * in the pipe when the worker starts listening, which saves a round trip. Only for a worker whose
-   * tasks stay with it: once sent, a task cannot be taken back without a race. Ignored with an
-   * initializer, whose outcome comes first.
-   */
-  readonly early: boolean;
-}
-
 /** What the scheduler tells one worker. */
 export type WorkerCommand =
   | { readonly kind: 'run'; readonly task: Task }
@@ -69,9 +58,8 @@ const STOP_GRACE_MS = 2000;
  * `worker-error` and finally `exit`, then completes. Unsubscribing kills the process and anything
  * it started.
  *
- * Tasks sent before the worker is ready wait in the parent (or, `early`, in the pipe); tasks sent
- * to a busy worker queue in the worker, which runs them one at a time. A task counts as started
- * once the worker is ready, never before. When the process ends, the exit event names the task
+ * Tasks sent before the worker is ready wait in the parent; tasks sent to a busy worker queue in
+ * the worker, which runs them one at a time. When the process ends, the exit event names the task
  * it was running and the tasks it never started, so the scheduler can fail the one and rerun the
  * others.
  */
@@ -79,10 +67,9 @@ export function workerProcess(
   spec: WorkerSpec,
   workerId: number,
   commands: Observable<WorkerCommand>,
-  start: WorkerStart = { early: false },
 ): Observable<WorkerEvent> {
   return new Observable<WorkerEvent>((subscriber) => {
-    const connection = new WorkerConnection(spec, workerId, subscriber, start.early && !spec.initializer);
+    const connection = new WorkerConnection(spec, workerId, subscriber);
     const subscription = commands.subscribe((command) => connection.command(command));
     return () => {
       subscription.unsubscribe();
@@ -110,8 +97,6 @@ class WorkerConnection {
   /** The version of the executor's custom serializers this worker has (0: none). */
   #serializersSent = 0;
   #ready = false;
-  /** Tasks may be sent now: the worker is ready, or they go early (see WorkerStart). */
-  #sending: boolean;
   #exited = false;
   #requested: ExitReason | undefined;
   #initializer: WorkerSpec['initializer'];
@@ -123,9 +108,8 @@ class WorkerConnection {
   #exitingTaskId: number | undefined;
   #stopTimer: NodeJS.Timeout | undefined;
 
-  constructor(spec: WorkerSpec, workerId: number, subscriber: Subscriber<WorkerEvent>, early: boolean) {
+  constructor(spec: WorkerSpec, workerId: number, subscriber: Subscriber<WorkerEvent>) {
     this.#workerId = workerId;
-    this.#sending = early;
     this.#subscriber = subscriber;
     this.#initializer = spec.initializer;
     let child: ChildProcess;
@@ -224,7 +208,7 @@ class WorkerConnection {
   }
 
   #scheduleFlush(): void {
-    if (this.#flushQueued || !this.#sending) return;
+    if (this.#flushQueued || !this.#ready) return;
     this.#flushQueued = true;
     queueMicrotask(() => {
       this.#flushQueued = false;
@@ -234,7 +218,7 @@ class WorkerConnection {
 
   #flush(): void {
     const child = this.#child;
-    if (!this.#sending || this.#outbox.length === 0 || !child?.connected) return;
+    if (!this.#ready || this.#outbox.length === 0 || !child?.connected) return;
     // A worker on its way out gets nothing more: what waits here runs elsewhere once it is gone.
     if (this.#exitCode !== undefined) return;
     const items = this.#outbox;
@@ -304,7 +288,7 @@ class WorkerConnection {
     this.#functionsSent.add(item.fn.id);
     this.#serializersSent = sentVersionAfter(item.shipping, this.#serializersSent);
     this.#inFlight.push(item);
-    if (this.#inFlight.length === 1 && this.#ready) this.#startHead();
+    if (this.#inFlight.length === 1) this.#startHead();
   }
 
   /** The worker moves to the next task the moment it finishes one: mark the new head as started. */
@@ -338,10 +322,7 @@ class WorkerConnection {
 
   #becomeReady(): void {
     this.#ready = true;
-    this.#sending = true;
     this.#emit({ type: 'ready' });
-    // A task sent early has been waiting in the worker, which starts it now.
-    if (this.#inFlight.length > 0) this.#startHead();
     this.#scheduleFlush();
   }
 

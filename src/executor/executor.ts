@@ -141,8 +141,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
             // Held (holdUntil): no workers; open: maxWorkers, as it changes.
             maxWorkers$: this.#open$.pipe(switchMap((open) => (open ? this.#maxWorkers$ : [0]))),
             control$: this.#control,
-            spawn: (workerId, commands, start) =>
-              workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId, cpus) }, workerId, commands, start),
+            spawn: (workerId, commands) =>
+              workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId, cpus) }, workerId, commands),
             minWorkers: this.#options.minWorkers,
             idleTimeout: this.#options.idleTimeout,
             maxTasksPerWorker: this.#options.maxTasksPerWorker,

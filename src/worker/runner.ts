@@ -40,13 +40,6 @@ export class Runner {
   readonly #context = new AsyncLocalStorage<number>();
   #running: Running | undefined;
   #pumping = false;
-  /**
-   * No task starts before the first turn of the event loop ends. What the parent sent while this
-   * worker booted arrives in one read, and Node emits each message in its own tick: a Drop for a
-   * task the parent cancelled meanwhile must be seen before that task starts.
-   */
-  #held = true;
-  #releasing = false;
 
   constructor(outbox: Outbox) {
     this.#outbox = outbox;
@@ -62,14 +55,7 @@ export class Runner {
       else if (message[0] === ToWorker.Cancel) this.#cancel(message[1]);
       else this.#initialize(message);
     }
-    if (!this.#held) this.#pump();
-    else if (this.#queue.length > 0 && !this.#releasing) {
-      this.#releasing = true;
-      setImmediate(() => {
-        this.#held = false;
-        this.#pump();
-      });
-    }
+    this.#pump();
   }
 
   /**
