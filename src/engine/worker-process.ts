@@ -291,7 +291,12 @@ class WorkerConnection {
     if (this.#inFlight.length === 1) this.#startHead();
   }
 
-  /** The worker moves to the next task the moment it finishes one: mark the new head as started. */
+  /**
+   * The worker moves to the next task the moment it finishes one: mark the new head as started.
+   * The protocol relies on this guess being true: a task counted as running here has started in the
+   * worker, which never answers Skipped for it. (Sending tasks to a worker still booting broke that:
+   * a stream cancel for such a task was answered Skipped, and the task never ended.)
+   */
   #startHead(startedAt = performance.now()): void {
     const head = this.#inFlight[0];
     this.#started = head !== undefined && head.state === 'pending';
