@@ -69,6 +69,22 @@ describe('a worker process as an Observable', T, () => {
     subscription.unsubscribe();
     await waitForExit(pid, 2000);
   });
+
+  test('a worker that answers Skipped for a task counted as running fails that task; nothing hangs', T, async () => {
+    const commands = new Subject<WorkerCommand>();
+    const worker = new ReplaySubject<WorkerEvent>();
+    const bootstrap = fileURLToPath(new URL('./fixtures/skipping-worker.cjs', import.meta.url));
+    workerProcess({ ...spec, bootstrap }, 3, commands).subscribe(worker);
+    const job = task((a: number) => a + 1, 1);
+    commands.next({ kind: 'run', task: job });
+    const end = await firstValueFrom(worker.pipe(filter((e) => e.type === 'task-end')));
+    assert.ok(end.type === 'task-end' && !end.ok && end.taskId === job.id);
+    assert.match(String(end.error), /worker 3 \(pid \d+\) skipped task \d+, which was counted as started/);
+    commands.next({ kind: 'stop', reason: 'shutdown' });
+    const exit = await lastValueFrom(worker.pipe(filter((e) => e.type === 'exit')));
+    assert.ok(exit.pid !== undefined);
+    await waitForExit(exit.pid, 2000);
+  });
 });
 
 describe('the scheduler operator', T, () => {

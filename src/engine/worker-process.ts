@@ -436,6 +436,13 @@ class WorkerConnection {
         at - this.#headStartedAt,
         at,
       );
+    } else if (wasRunning) {
+      // Skipped, for a task counted as running: the guess in #startHead was wrong. Fail the task
+      // rather than leave it running forever.
+      const error = new Error(
+        `rxpool internal error: worker ${this.#workerId} (pid ${this.#pid}) skipped task ${task.id}, which was counted as started`,
+      );
+      this.#emitTaskEnd(task, { ok: false, error }, at - this.#headStartedAt, at);
     }
     if (index === 0) this.#startHead(at);
   }
