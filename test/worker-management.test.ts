@@ -3,7 +3,7 @@
  * memory, task timeouts, thread-pool sizing, the queue bound and statistics.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -259,14 +259,19 @@ describe('a starting worker', T, () => {
 
   test('a task cancelled while its worker boots never runs', { ...T, skip }, () =>
     withExecutor({ maxWorkers: 1, execArgv: preload, env: { BOOT_BUSY_MS: '400' } }, async ({ executor }) => {
-      const marker = join(mkdtempSync(join(tmpdir(), 'rxpool-cancel-')), 'ran');
-      const cancelled = executor.submit((file: string) => require('node:fs').writeFileSync(file, 'ran'), marker);
-      // A turn later the task is reserved on the booting worker.
-      await nextTurn();
-      assert.equal(cancelled.cancel(), true);
-      await assert.rejects(cancelled, CancelledError);
-      assert.equal(typeof (await executor.submit(() => process.pid)), 'number');
-      assert.equal(existsSync(marker), false, 'the cancelled task ran');
+      const dir = mkdtempSync(join(tmpdir(), 'rxpool-cancel-'));
+      const marker = join(dir, 'ran');
+      try {
+        const cancelled = executor.submit((file: string) => require('node:fs').writeFileSync(file, 'ran'), marker);
+        // A turn later the task is reserved on the booting worker.
+        await nextTurn();
+        assert.equal(cancelled.cancel(), true);
+        await assert.rejects(cancelled, CancelledError);
+        assert.equal(typeof (await executor.submit(() => process.pid)), 'number');
+        assert.equal(existsSync(marker), false, 'the cancelled task ran');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }),
   );
 
