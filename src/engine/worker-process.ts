@@ -3,12 +3,15 @@ import type { Socket } from 'node:net';
 import { InitializerError, SerializationError } from '../errors.js';
 import { PARENT_DEATH_VARIABLE, workerLaunch } from '../platform/parent-death.js';
 import { killTree } from '../platform/process-tree.js';
-import { sendChecked, unrefChannel } from '../platform/runtime.js';
+import { hasByteLane, sendChecked, unrefChannel } from '../platform/runtime.js';
+import { FrameReader, joinLane, LANE_FD_VARIABLE, LaneJoin, splitLane, writeFrames } from '../protocol/byte-lane.js';
 import { type ChunkValues, eachChunkItem } from '../protocol/chunk-values.js';
 import { fromJsonLane, toJsonLane } from '../protocol/json-lane.js';
 import {
   FromWorker,
   type FunctionSource,
+  type NextMessage,
+  type OkMessage,
   type ParentMessage,
   TaskMode,
   ToWorker,
@@ -107,6 +110,16 @@ class WorkerConnection {
   /** The task that was running when the worker announced its exit (already failed by then). */
   #exitingTaskId: number | undefined;
   #stopTimer: NodeJS.Timeout | undefined;
+  /** The byte lane's socket (see protocol/byte-lane.ts), when the runtime has one. */
+  readonly #lane: Socket | undefined;
+  /** The worker reads the lane: large arguments may take it. */
+  #laneOut = false;
+  /** The lane values of the messages being sent, written once their message is. */
+  readonly #laneViews = new Map<Task, ArrayBufferView[]>();
+  /** Holds a message until its lane values have arrived, and what came after it. */
+  readonly #join = new LaneJoin<WorkerMessage>(laneNeeds, fillLane, (messages) => {
+    for (const message of messages) this.#handle(message);
+  });
 
   constructor(spec: WorkerSpec, workerId: number, subscriber: Subscriber<WorkerEvent>) {
     this.#workerId = workerId;
@@ -118,9 +131,11 @@ class WorkerConnection {
       child = fork(spec.bootstrap, [], {
         execPath,
         execArgv,
-        env: { ...spec.env, [PARENT_DEATH_VARIABLE]: how },
+        env: hasByteLane
+          ? { ...spec.env, [PARENT_DEATH_VARIABLE]: how, [LANE_FD_VARIABLE]: String(LANE_FD) }
+          : { ...spec.env, [PARENT_DEATH_VARIABLE]: how },
         cwd: spec.cwd,
-        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+        stdio: hasByteLane ? ['ignore', 'inherit', 'pipe', 'ipc', 'pipe'] : ['ignore', 'inherit', 'pipe', 'ipc'],
         serialization: 'advanced',
       });
     } catch (error) {
@@ -136,6 +151,21 @@ class WorkerConnection {
     if (child.pid === undefined) return;
     this.#forget = killOnExit(child);
     child.on('message', (batch: WorkerMessage[]) => this.#receive(batch));
+    const lane = child.stdio[LANE_FD] as Socket | null | undefined;
+    if (lane) {
+      this.#lane = lane;
+      const reader = new FrameReader((view) => this.#join.value(view));
+      lane.on('data', (chunk: Buffer) => {
+        try {
+          reader.push(chunk);
+        } catch {
+          this.kill('crashed'); // a frame this build cannot read: the lane is out of step for good
+        }
+      });
+      // A worker that dies mid-write breaks the pipe: its exit says what happened.
+      lane.on('error', () => {});
+      lane.unref();
+    }
     child.on('exit', (code, signal) => this.#onExit(code, signal));
     const stderr = child.stderr as Socket | null;
     stderr?.setEncoding('utf8');
@@ -250,6 +280,7 @@ class WorkerConnection {
       sendChecked(child, batch);
       for (const item of items) this.#delivered(item);
     } catch {
+      for (const item of items) if (typeof item !== 'number') this.#laneViews.delete(item);
       // Something in the batch cannot be cloned: send one by one so only that task fails.
       for (const item of items) this.#sendAlone(child, item);
     }
@@ -265,7 +296,20 @@ class WorkerConnection {
       source = fn.wire;
     }
     const extras = taskExtras(item.shipping, this.#serializersSent, included);
-    // Placeholders are known by identity, which JSON does not keep: encoded arguments stay as they are.
+    // Placeholders are known by identity, which neither lane keeps: encoded arguments stay as they are.
+    const split = this.#laneOut && !extras?.records ? splitLane(item.args) : undefined;
+    if (split) {
+      this.#laneViews.set(item, split.views);
+      return [
+        ToWorker.Task,
+        item.id,
+        fn.id,
+        split.rest as unknown[],
+        source,
+        modeOf(item),
+        { ...extras, lane: split.positions },
+      ];
+    }
     const lane = extras?.records ? undefined : toJsonLane(item.args);
     if (lane)
       return [ToWorker.Task, item.id, fn.id, lane.text, source, modeOf(item), { ...extras, json: lane.patches }];
@@ -279,12 +323,20 @@ class WorkerConnection {
       this.#delivered(item);
     } catch (error) {
       if (typeof item === 'number') return;
+      this.#laneViews.delete(item);
       this.#emitTaskEnd(item, { ok: false, error: argumentsError(item, error) });
     }
   }
 
   #delivered(item: Task | number): void {
     if (typeof item === 'number') return;
+    if (this.#laneViews.size > 0) {
+      const views = this.#laneViews.get(item);
+      if (views && this.#lane) {
+        this.#laneViews.delete(item);
+        writeFrames(this.#lane, views);
+      }
+    }
     this.#functionsSent.add(item.fn.id);
     this.#serializersSent = sentVersionAfter(item.shipping, this.#serializersSent);
     this.#inFlight.push(item);
@@ -332,63 +384,77 @@ class WorkerConnection {
   }
 
   #receive(batch: WorkerMessage[]): void {
-    for (const message of batch) {
-      switch (message[0]) {
-        case FromWorker.Ready:
-          if (this.#initializer) this.#initialize(this.#initializer);
-          else this.#becomeReady();
-          break;
-        case FromWorker.Initialized:
-          this.#becomeReady();
-          break;
-        case FromWorker.InitFailed:
-          this.#startError = new InitializerError(
-            { workerId: this.#workerId, pid: this.#pid, functionName: this.#initializer?.fn.name || undefined },
-            decodeThrown(message[1]),
-          );
-          this.#stop('failed-to-start');
-          break;
-        case FromWorker.Ok:
-          this.#answered(
-            message[1],
-            message[4]
-              ? { ok: true, value: fromJsonLane(message[2] as string, message[4]) }
-              : decodeValue(message[2], message[3]),
-          );
-          break;
-        case FromWorker.Err:
-          this.#answered(message[1], {
-            ok: false,
-            thrown: message[2],
-            // Only a failed chunk carries partial results: other failures skip the task lookup.
-            partial:
-              message[3] === undefined ? undefined : decodedPartial(message[3], message[4], this.#find(message[1])),
-          });
-          break;
-        case FromWorker.Skipped:
-          this.#answered(message[1], undefined);
-          break;
-        case FromWorker.Next:
-          this.#streamed(
-            message[1],
-            message[4] ? fromJsonLane(message[2] as string, message[4]) : message[2],
-            message[3],
-          );
-          break;
-        case FromWorker.Progress: {
-          const task = this.#find(message[1]);
-          if (!task) break;
-          tell(task.owner, 'progress', message[2]);
-          this.#emit({ type: 'task-progress', taskId: task.id, value: message[2] });
-          break;
-        }
-        case FromWorker.Exiting:
-          this.#exiting(message[1]);
-          break;
-        case FromWorker.Leftover:
-          this.#emit({ type: 'worker-error', taskId: message[1], error: decodeThrown(message[2]) });
-          break;
+    if (!this.#join.idle) {
+      this.#join.messages(batch);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const message = batch[i] as WorkerMessage;
+      if (laneNeeds(message) > 0) {
+        this.#join.messages(i === 0 ? batch : batch.slice(i));
+        return;
       }
+      this.#handle(message);
+    }
+  }
+
+  #handle(message: WorkerMessage): void {
+    switch (message[0]) {
+      case FromWorker.Ready:
+        this.#laneOut = message[1] === 1 && this.#lane !== undefined;
+        if (this.#initializer) this.#initialize(this.#initializer);
+        else this.#becomeReady();
+        break;
+      case FromWorker.Initialized:
+        this.#becomeReady();
+        break;
+      case FromWorker.InitFailed:
+        this.#startError = new InitializerError(
+          { workerId: this.#workerId, pid: this.#pid, functionName: this.#initializer?.fn.name || undefined },
+          decodeThrown(message[1]),
+        );
+        this.#stop('failed-to-start');
+        break;
+      case FromWorker.Ok:
+        this.#answered(
+          message[1],
+          message[4]
+            ? { ok: true, value: fromJsonLane(message[2] as string, message[4]) }
+            : decodeValue(message[2], message[3]),
+        );
+        break;
+      case FromWorker.Err:
+        this.#answered(message[1], {
+          ok: false,
+          thrown: message[2],
+          // Only a failed chunk carries partial results: other failures skip the task lookup.
+          partial:
+            message[3] === undefined ? undefined : decodedPartial(message[3], message[4], this.#find(message[1])),
+        });
+        break;
+      case FromWorker.Skipped:
+        this.#answered(message[1], undefined);
+        break;
+      case FromWorker.Next:
+        this.#streamed(
+          message[1],
+          message[4] ? fromJsonLane(message[2] as string, message[4]) : message[2],
+          message[3],
+        );
+        break;
+      case FromWorker.Progress: {
+        const task = this.#find(message[1]);
+        if (!task) break;
+        tell(task.owner, 'progress', message[2]);
+        this.#emit({ type: 'task-progress', taskId: task.id, value: message[2] });
+        break;
+      }
+      case FromWorker.Exiting:
+        this.#exiting(message[1]);
+        break;
+      case FromWorker.Leftover:
+        this.#emit({ type: 'worker-error', taskId: message[1], error: decodeThrown(message[2]) });
+        break;
     }
   }
 
@@ -514,6 +580,8 @@ class WorkerConnection {
     if (child?.connected) pending.push(new Promise((resolve) => child.once('disconnect', resolve)));
     const stderr = child?.stderr;
     if (stderr && !stderr.readableEnded) pending.push(new Promise((resolve) => stderr.once('close', resolve)));
+    const lane = this.#lane;
+    if (lane && !lane.destroyed) pending.push(new Promise((resolve) => lane.once('close', resolve)));
     const cap = new Promise((resolve) => setTimeout(resolve, DRAIN_AFTER_EXIT_MS).unref());
     Promise.race([Promise.all(pending), cap]).then(() => this.#finish(code, signal));
   }
@@ -521,6 +589,19 @@ class WorkerConnection {
   #finish(code: number | null, signal: NodeJS.Signals | null, error?: Error): void {
     if (this.#subscriber.closed) return;
     this.#exited = true;
+    this.#lane?.destroy();
+    // What arrived before the exit is handled in order; a value the worker had not finished sending
+    // fails its task, which ended in the worker but whose result did not make it here.
+    for (const message of this.#join.release()) {
+      if (laneNeeds(message) === 0) this.#handle(message);
+      else {
+        const task = this.#find(message[1] as number);
+        if (task) {
+          const worker = { workerId: this.#workerId, pid: this.#pid };
+          this.#answered(task.id, { ok: false, error: terminatedError(worker, code, signal, this.#stderr, task) });
+        }
+      }
+    }
     const head = this.#inFlight[0];
     const running = head && this.#started ? head : undefined;
     const unstarted = [
@@ -545,6 +626,22 @@ class WorkerConnection {
   #emit(event: DistributiveOmit<WorkerEvent, 'workerId' | 'pid' | 'time'>): void {
     this.#subscriber.next({ ...event, workerId: this.#workerId, pid: this.#pid, time: now() } as WorkerEvent);
   }
+}
+
+/** The byte lane is the worker's fd 4: after stdin, stdout, stderr and the IPC channel. */
+const LANE_FD = 4;
+
+/** How many lane values a message from a worker waits for. */
+function laneNeeds(message: WorkerMessage): number {
+  return (message[0] === FromWorker.Ok || message[0] === FromWorker.Next) && message[5] ? message[5].length : 0;
+}
+
+/** A value message with its lane values put back. */
+function fillLane(message: WorkerMessage, views: ArrayBufferView[]): WorkerMessage {
+  const value = message as OkMessage | NextMessage;
+  value[2] = joinLane(value[2], value[5] as number[], views);
+  value[5] = undefined;
+  return message;
 }
 
 function modeOf(task: Task): TaskMode {

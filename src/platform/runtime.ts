@@ -31,6 +31,8 @@ import { serialize } from 'node:v8';
  * | watchdog thread (`worker_threads`, `eval: true`) | yes | yes | yes; it runs without `resourceLimits`: a thread over its limits dies silently on Node (an earlier 4 MB cap killed it at start) and aborts the **whole process** on Deno |
  * | `AsyncLocalStorage` in a worker (it tells which task left a timer or rejection behind) | Node 20: promise hooks on every promise, each `await` in a task 3–5× slower than in the parent; Node 22.7–23: workers get `--experimental-async-context-frame` ({@link workerFlags}), no cost; Node ≥ 24: that is the default | no measurable cost | no measurable cost |
  * | `performance.timeOrigin` | epoch ms | epoch ms | epoch ms |
+ * | a typed array that views part of a larger `ArrayBuffer`, sent to or from a worker | only the view's bytes travel (Node's serializer writes views as host objects) | the **whole** buffer travels, as structured clone has it, and the view arrives at its offset in a copy of it: a small view of a big buffer costs the big buffer | only the view's bytes, like Node |
+ * | a second pipe to the worker (`stdio[4]`, opened there with `new net.Socket({ fd: 4 })`) for large typed arrays ({@link hasByteLane}) | yes | not used: the IPC channel carries them | not used, likewise |
  *
  * ## Operating systems
  *
@@ -45,7 +47,8 @@ import { serialize } from 'node:v8';
  *   is killed by `taskkill /T /F`. A process whose parent dies is **not** re-parented and keeps its
  *   old `ppid`, so the watchdog could never fire: {@link supportsWatchdog} is false there, and a
  *   worker busy in a synchronous loop when its parent is killed lives until that task ends (an idle
- *   worker still exits at once on `disconnect`). Paths: rxpool only builds paths with `node:path`
+ *   worker still exits at once on `disconnect`). There is no byte lane ({@link hasByteLane}): a
+ *   worker could not open a pipe by file descriptor; large typed arrays go through IPC. Paths: rxpool only builds paths with `node:path`
  *   (`join(__dirname, ...)`), so drive letters and backslashes need nothing special.
  *
  * Tests that only make sense on one OS say so with `skip` and a reason.
@@ -95,6 +98,13 @@ export function sendChecked(
 }
 
 const CURRENT = currentRuntime();
+
+/**
+ * Whether workers get the byte lane, a second pipe for large typed arrays (see
+ * `protocol/byte-lane.ts`): Node on POSIX systems, where a worker opens it by file descriptor.
+ * Elsewhere the IPC channel carries them, as it carries everything else.
+ */
+export const hasByteLane: boolean = CURRENT === 'node' && process.platform !== 'win32';
 
 /** The flag that keeps AsyncLocalStorage in async context frames, Node 22.7–23 (the default from 24). */
 const CONTEXT_FRAME = '--experimental-async-context-frame';

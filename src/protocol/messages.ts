@@ -39,9 +39,9 @@ export const TaskMode = {
 export type TaskMode = (typeof TaskMode)[keyof typeof TaskMode];
 
 export const FromWorker = {
-  /** Bootstrap finished; tasks may flow: `[Ready]`. */
+  /** Bootstrap finished; tasks may flow: `[Ready, lane?]`, `lane` set when the worker reads the byte lane. */
   Ready: 1,
-  /** A task's value: `[Ok, taskId, value, records?, json?]`. */
+  /** A task's value: `[Ok, taskId, value, records?, json?, lane?]`. */
   Ok: 2,
   /** A task threw: `[Err, taskId, thrown, partial?, records?]`. `partial` holds a chunk's results before the failing item (a {@link ChunkValues} for ChunkStream). */
   Err: 3,
@@ -53,7 +53,7 @@ export const FromWorker = {
   Initialized: 6,
   /** The initializer threw: `[InitFailed, thrown]`. The worker takes no task after this. */
   InitFailed: 7,
-  /** One value of a streaming task: `[Next, taskId, value, records?, json?]`; its Ok or Err follows the last one. */
+  /** One value of a streaming task: `[Next, taskId, value, records?, json?, lane?]`; its Ok or Err follows the last one. */
   Next: 8,
   /** A task reported progress with `reportProgress(value)`: `[Progress, taskId, value]`. */
   Progress: 9,
@@ -84,18 +84,20 @@ export type CancelMessage = [tag: typeof ToWorker.Cancel, taskId: number];
 export type InitMessage = [tag: typeof ToWorker.Init, source: FunctionSource, args: unknown[]];
 export type ParentMessage = TaskMessage | DropMessage | InitMessage | CancelMessage;
 
-export type ReadyMessage = [tag: typeof FromWorker.Ready];
+export type ReadyMessage = [tag: typeof FromWorker.Ready, lane?: 1];
 /**
  * A value from a task: its result (Ok) or one streamed value (Next). `records`: the placeholders of
  * custom-serialized instances inside `value` (see shipping/codec.ts). `json`: set when `value` is
- * JSON text, with its patches (see protocol/json-lane.ts).
+ * JSON text, with its patches (see protocol/json-lane.ts). `lane`: where the values that follow on
+ * the byte lane go (see protocol/byte-lane.ts).
  */
 type ValueMessage<Tag> = [
   tag: Tag,
   taskId: number,
   value: unknown,
   records?: Placeholder[] | undefined,
-  json?: Patch[],
+  json?: Patch[] | undefined,
+  lane?: number[],
 ];
 export type OkMessage = ValueMessage<typeof FromWorker.Ok>;
 export type ErrMessage = [
@@ -151,6 +153,8 @@ export interface ModuleReference {
 export interface TaskExtras {
   /** Set when the arguments travel as JSON text, with its patches (see protocol/json-lane.ts). */
   readonly json?: Patch[];
+  /** The arguments whose values follow on the byte lane, by index (see protocol/byte-lane.ts). */
+  readonly lane?: number[];
   /** The placeholders of custom-serialized instances inside `args`. */
   readonly records?: Placeholder[];
   /** Every serializer of the executor, sent when they changed since this worker last heard of them. */

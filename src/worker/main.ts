@@ -8,6 +8,7 @@ import { sendChecked } from '../platform/runtime.js';
 import type { ParentMessage, WorkerMessage } from '../protocol/messages.js';
 import { FromWorker } from '../protocol/messages.js';
 import { installHelpers } from './helpers.js';
+import { Inbox, openLane } from './lane.js';
 import { Outbox } from './outbox.js';
 import { installProgress } from './progress.js';
 import { Runner } from './runner.js';
@@ -18,10 +19,13 @@ if (!process.send) {
   process.exit(1);
 }
 
+const lane = openLane();
 const outbox = new Outbox((batch: WorkerMessage[]) => {
   if (process.connected) sendChecked(process, batch);
-});
+}, lane);
 const runner = new Runner(outbox);
+// Tasks whose large arguments follow on the byte lane wait for them, and what came after them too.
+const inbox = new Inbox((batch) => runner.receive(batch), lane);
 
 process.on('disconnect', () => process.exit(0));
 // process.exit() ends in reallyExit, after every 'exit' listener ran: tell the parent the code then,
@@ -37,7 +41,7 @@ if (typeof reallyExit === 'function') {
     reallyExit.call(process, code);
   };
 }
-process.on('message', (batch: ParentMessage[]) => runner.receive(batch));
+process.on('message', (batch: ParentMessage[]) => inbox.batch(batch));
 const onLeftover = (error: unknown) => {
   if (!process.connected) process.exit(0);
   runner.leftover(error);
@@ -47,6 +51,6 @@ process.on('unhandledRejection', onLeftover);
 
 installHelpers(globalThis);
 installProgress(globalThis, (value) => runner.progress(value));
-outbox.push([FromWorker.Ready]);
+outbox.push(lane ? [FromWorker.Ready, 1] : [FromWorker.Ready]);
 outbox.flush();
 if (needsWatchdog()) watchParent(process.ppid);

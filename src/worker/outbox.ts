@@ -1,4 +1,5 @@
 import { SerializationError } from '../errors.js';
+import { type LaneSink, splitLane, writeFrames } from '../protocol/byte-lane.js';
 import { FromWorker, type WorkerMessage } from '../protocol/messages.js';
 import { BATCH_BYTES, payloadSize } from '../protocol/payload.js';
 import { describeCulprit, findCulprit } from '../shipping/culprit.js';
@@ -15,14 +16,17 @@ const MAX_BATCH_AGE_MS = 1;
  */
 export class Outbox {
   readonly #send: (batch: WorkerMessage[]) => void;
+  /** The byte lane, if the parent opened one: large typed arrays in values take it. */
+  readonly #lane: LaneSink | undefined;
   #batch: WorkerMessage[] = [];
   #since = 0;
   /** A guess at the bytes of the values in the batch (see payloadSize). */
   #bytes = 0;
   #soon = false;
 
-  constructor(send: (batch: WorkerMessage[]) => void) {
+  constructor(send: (batch: WorkerMessage[]) => void, lane?: LaneSink) {
     this.#send = send;
+    this.#lane = lane;
   }
 
   push(message: WorkerMessage): void {
@@ -53,19 +57,23 @@ export class Outbox {
   flush(): void {
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
+    const frames = this.#lane ? takeLane(batch) : undefined;
     this.#batch = [];
     this.#bytes = 0;
     try {
       this.#send(batch);
     } catch {
       // Some value in the batch cannot be cloned: send one by one so only the culprit fails.
-      for (const message of batch) this.#sendAlone(message);
+      for (let i = 0; i < batch.length; i++) this.#sendAlone(batch[i] as WorkerMessage, frames?.[i]);
+      return;
     }
+    if (frames) for (const views of frames) if (views) writeFrames(this.#lane as LaneSink, views);
   }
 
-  #sendAlone(message: WorkerMessage): void {
+  #sendAlone(message: WorkerMessage, views: ArrayBufferView[] | undefined): void {
     try {
       this.#send([message]);
+      if (views) writeFrames(this.#lane as LaneSink, views);
     } catch (error) {
       const [tag, taskId, value] = message;
       if (tag !== FromWorker.Ok && tag !== FromWorker.Next && tag !== FromWorker.Progress) throw error;
@@ -94,4 +102,22 @@ export function unsendable(
     `Task ${taskId} produced a value that cannot be sent back: ${describeCulprit(what, culprit, error instanceof Error ? error.message : String(error))}.`,
     { stage: 'result', path: culprit?.path, taskId },
   );
+}
+
+/**
+ * Takes the large typed arrays out of the values in `batch` (results and streamed values sent as
+ * they are: not JSON, no custom serializers), in place; returns each message's, by index.
+ */
+function takeLane(batch: WorkerMessage[]): Array<ArrayBufferView[] | undefined> | undefined {
+  let frames: Array<ArrayBufferView[] | undefined> | undefined;
+  for (let i = 0; i < batch.length; i++) {
+    const message = batch[i] as WorkerMessage;
+    if ((message[0] !== FromWorker.Ok && message[0] !== FromWorker.Next) || message.length > 3) continue;
+    const split = splitLane(message[2]);
+    if (!split) continue;
+    batch[i] = [message[0], message[1], split.rest, undefined, undefined, split.positions];
+    frames ??= [];
+    frames[i] = split.views;
+  }
+  return frames;
 }
