@@ -318,6 +318,65 @@ export const CASES = {
     },
   },
 
+  'large-arrays': {
+    title: 'large-arrays: echo of 32 MB Float64Arrays, all at once',
+    measures:
+      "Bandwidth and parent cost for large typed arrays (images, audio, tensors): 8 tasks at once (`--param large-arrays.n=16` for more), each echoing its own `Float64Array` of 32 MB (`large-arrays.mb`), after one warm-up echo. `MB/s` counts both directions (n × 2 × size / wall time), higher is better; `parent CPU ms` is the case process's user + system CPU time over the same span (its helper threads included); `transient MB` is the case process's peak RSS during the echo (sampled every 5 ms) above its RSS before, less the results' own n × size: what the transport needed on the way (for thread pools the workers' memory is in it too), lower is better. Each echo is checked (type, length, first and last element). Rows: rxpool, the process peer that keeps a typed array a typed array (jest-worker, `serialization: 'advanced'`; the others send JSON, where it comes back as an Object) and the thread pools; the floor is a bare `child_process.fork` with `'advanced'` (the memory case's bare fork, one message per task).",
+    params: { full: { n: 8, mb: 32 }, quick: { n: 4, mb: 8 } },
+    rowBudgetSeconds: 20,
+    metrics: [
+      { key: 'MBps', label: 'MB/s', better: 'higher', ratio: true, digits: 0 },
+      { key: 'parentCpuMs', label: 'parent CPU ms', better: 'lower', ratio: true, digits: 0 },
+      { key: 'transientMB', label: 'transient MB', better: 'lower', digits: 0 },
+    ],
+    rows: [
+      { id: 'rxpool', pool: 'rxpool' },
+      ...['jest-worker', 'piscina', 'tinypool', 'workerpool-thread', 'jest-worker-threads', 'poolifier-thread'].map(
+        (id) => ({ id, pool: id }),
+      ),
+      { id: 'floor-advanced', pool: 'bare-fork', label: "bare fork, `'advanced'` (no library)" },
+    ],
+    timeoutMs: () => 120_000,
+    async run(pool, p) {
+      const elements = (p.mb * 2 ** 20) / 8;
+      const make = (i) => {
+        const array = new Float64Array(elements);
+        for (let j = 0; j < elements; j += 1021) array[j] = i + j;
+        array[elements - 1] = -i;
+        return array;
+      };
+      const check = (echoed, i) => {
+        if (
+          !(echoed instanceof Float64Array) ||
+          echoed.length !== elements ||
+          echoed[0] !== i ||
+          echoed[elements - 1] !== -i
+        )
+          throw new Error(`wrong result: the echo came back as ${echoed?.constructor?.name ?? typeof echoed}`);
+      };
+      check(await pool.call('echo', make(0)), 0);
+      const values = Array.from({ length: p.n }, (_, i) => make(i));
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }, 5);
+      const cpu = process.cpuUsage();
+      const t0 = now();
+      const echoes = await Promise.all(values.map((value) => pool.call('echo', value)));
+      const wallMs = now() - t0;
+      const { user, system } = process.cpuUsage(cpu);
+      clearInterval(sampler);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      echoes.forEach(check);
+      return {
+        MBps: (p.n * 2 * p.mb * 2 ** 20) / 1e6 / (wallMs / 1000),
+        parentCpuMs: (user + system) / 1000,
+        transientMB: mb(peak - before) - p.n * p.mb,
+      };
+    },
+  },
+
   'cpu-bound': {
     title: 'cpu-bound: 16 tasks of ~100 ms of CPU, first and second batch, vs. in-process',
     measures:
