@@ -321,7 +321,7 @@ export const CASES = {
   'large-arrays': {
     title: 'large-arrays: echo of 32 MB Float64Arrays, all at once',
     measures:
-      "Bandwidth and parent cost for large typed arrays (images, audio, tensors): 8 tasks at once (`--param large-arrays.n=16` for more), each echoing its own `Float64Array` of 32 MB (`large-arrays.mb`), after one warm-up echo. `MB/s` counts both directions (n × 2 × size / wall time), higher is better; `parent CPU ms` is the case process's user + system CPU time over the same span (its helper threads included); `transient MB` is the case process's peak RSS during the echo (sampled every 5 ms) above its RSS before, less the results' own n × size: what the transport needed on the way (for thread pools the workers' memory is in it too), lower is better. Each echo is checked (type, length, first and last element). Rows: rxpool, the process peer that keeps a typed array a typed array (jest-worker, `serialization: 'advanced'`; the others send JSON, where it comes back as an Object) and the thread pools; the floor is a bare `child_process.fork` with `'advanced'` (the memory case's bare fork, one message per task).",
+      "Bandwidth and parent cost for large typed arrays (images, audio, tensors): 8 tasks at once (`--param large-arrays.n=16` for more), each echoing its own `Float64Array` of 32 MB (`large-arrays.mb`), after one warm-up echo. `MB/s` counts both directions (n × 2 × size / wall time), higher is better; `parent CPU ms` is the case process's user + system CPU time over the same span (its helper threads included); `transient MB` is the case process's peak RSS during the echo (sampled every 5 ms) above its RSS before (once steady after a full `gc()`, as in the memory case; the case process runs with `--expose-gc`), less the results' own n × size: what the transport needed on the way (for thread pools the workers' memory is in it too), lower is better. Each echo is checked (type, length, first and last element). Rows: rxpool, the process peer that keeps a typed array a typed array (jest-worker, `serialization: 'advanced'`; the others send JSON, where it comes back as an Object) and the thread pools; the floor is a bare `child_process.fork` with `'advanced'` (the memory case's bare fork, one message per task).",
     params: { full: { n: 8, mb: 32 }, quick: { n: 4, mb: 8 } },
     rowBudgetSeconds: 20,
     metrics: [
@@ -336,8 +336,10 @@ export const CASES = {
       ),
       { id: 'floor-advanced', pool: 'bare-fork', label: "bare fork, `'advanced'` (no library)" },
     ],
+    nodeArgs: ['--expose-gc'],
     timeoutMs: () => 120_000,
     async run(pool, p) {
+      if (typeof globalThis.gc !== 'function') throw new Error('large-arrays case needs node --expose-gc');
       const elements = (p.mb * 2 ** 20) / 8;
       const make = (i) => {
         const array = new Float64Array(elements);
@@ -356,7 +358,8 @@ export const CASES = {
       };
       check(await pool.call('echo', make(0)), 0);
       const values = Array.from({ length: p.n }, (_, i) => make(i));
-      const before = process.memoryUsage().rss;
+      // What the warm-up left behind goes first, and back to the system: it must not count as savings.
+      const before = await settledRss();
       let peak = before;
       const sampler = setInterval(() => {
         peak = Math.max(peak, process.memoryUsage().rss);

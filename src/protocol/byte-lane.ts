@@ -56,9 +56,17 @@ function typeCode(value: ArrayBufferView): number {
   return CODES.get(Object.getPrototypeOf(value)) ?? -1;
 }
 
+/** A frame's length is a uint32: a larger value (4 GiB or more) stays in its message. */
+const MAX_FRAME_BYTES = 2 ** 32 - 1;
+
 /** True for a value that takes the lane: a typed array, DataView or Buffer of LANE_MIN_BYTES or more. */
 export function takesLane(value: unknown): value is ArrayBufferView {
-  return ArrayBuffer.isView(value) && value.byteLength >= LANE_MIN_BYTES && typeCode(value) !== -1;
+  return (
+    ArrayBuffer.isView(value) &&
+    value.byteLength >= LANE_MIN_BYTES &&
+    value.byteLength <= MAX_FRAME_BYTES &&
+    typeCode(value) !== -1
+  );
 }
 
 /** What {@link splitLane} took out of a payload. */
