@@ -50,7 +50,7 @@ export type WorkerCommand =
 
 /** The last bytes of stderr kept for error messages. */
 const STDERR_TAIL_CHARS = 4096;
-/** After `exit`, how long to wait for the last IPC messages and stderr to drain. */
+/** After `exit`, how long to wait for the last IPC messages, byte-lane values and stderr to drain. */
 const DRAIN_AFTER_EXIT_MS = 200;
 /** A worker asked to stop that has not exited after this long is killed. */
 const STOP_GRACE_MS = 2000;
@@ -62,7 +62,8 @@ const STOP_GRACE_MS = 2000;
  * it started.
  *
  * Tasks sent before the worker is ready wait in the parent; tasks sent to a busy worker queue in
- * the worker, which runs them one at a time. When the process ends, the exit event names the task
+ * the worker, which runs them one at a time. Large typed arrays travel beside the IPC channel, on
+ * the byte lane (protocol/byte-lane.ts), and a message waits here for the values it names. When the process ends, the exit event names the task
  * it was running and the tasks it never started, so the scheduler can fail the one and rerun the
  * others.
  */
