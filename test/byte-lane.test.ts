@@ -184,7 +184,9 @@ describe('putting messages and values back together', () => {
     new LaneJoin<Message>(
       (message) => (message.filled ? 0 : message.needs),
       (message, views) => ({ ...message, filled: views.map((view) => (view as Uint8Array)[0] as number) }),
-      (ready) => out.push(...ready),
+      (ready) => {
+        for (const message of ready) out.push(message);
+      },
     );
 
   test('messages come out in the order they came, each with its own values, however the two pipes interleave', () => {
@@ -220,6 +222,19 @@ describe('putting messages and values back together', () => {
         },
       ),
     );
+  });
+
+  test('a value that keeps 100,000 messages waiting behind it lets them all go at once, in order', () => {
+    const out: Message[] = [];
+    const joined = join(out);
+    joined.messages([{ id: 0, needs: 1 }]);
+    for (let id = 1; id <= 100_000; id++) joined.messages([{ id, needs: 0 }]);
+    assert.equal(out.length, 0);
+    // The join's queues shift in O(1): with Array.prototype.shift this took 3 s here (400,000: 24 s).
+    joined.value(new Uint8Array([7]));
+    assert.equal(out.length, 100_001);
+    assert.ok(out.every((message, i) => message.id === i));
+    assert.deepEqual(out[0]?.filled, [7]);
   });
 
   test('released, what has its values comes out filled; from the first message short of its values on, none is', () => {

@@ -14,6 +14,7 @@
  * Each side writes frames in the order of the messages that name them, right after sending each.
  * @module
  */
+import { Fifo } from '../engine/fifo.js';
 
 /**
  * Typed arrays and Buffers from this size on take the lane; smaller ones stay in their message.
@@ -221,8 +222,9 @@ export class LaneJoin<M> {
   readonly #needs: (message: M) => number;
   readonly #fill: (message: M, views: ArrayBufferView[]) => M;
   readonly #ready: (messages: M[]) => void;
-  readonly #waiting: M[] = [];
-  readonly #views: ArrayBufferView[] = [];
+  // Queues with an O(1) shift: a stalled value may hold thousands of small messages behind it.
+  readonly #waiting = new Fifo<M>();
+  readonly #views = new Fifo<ArrayBufferView>();
 
   constructor(
     needs: (message: M) => number,
@@ -258,25 +260,23 @@ export class LaneJoin<M> {
   release(): M[] {
     const out: M[] = [];
     let complete = true;
-    for (const message of this.#waiting) {
+    for (const message of this.#waiting.drain()) {
       const needs = this.#needs(message);
       // Values come in order: after the first message short of its values, none has any.
       complete &&= needs <= this.#views.length;
-      out.push(needs > 0 && complete ? this.#fill(message, this.#views.splice(0, needs)) : message);
+      out.push(needs > 0 && complete ? this.#fill(message, this.#views.take(needs)) : message);
     }
-    this.#waiting.length = 0;
-    this.#views.length = 0;
+    this.#views.drain();
     return out;
   }
 
   #drain(): void {
     const out: M[] = [];
-    while (this.#waiting.length > 0) {
-      const message = this.#waiting[0] as M;
+    for (let message = this.#waiting.peek(); message !== undefined; message = this.#waiting.peek()) {
       const needs = this.#needs(message);
       if (needs > this.#views.length) break;
       this.#waiting.shift();
-      out.push(needs === 0 ? message : this.#fill(message, this.#views.splice(0, needs)));
+      out.push(needs === 0 ? message : this.#fill(message, this.#views.take(needs)));
     }
     if (out.length > 0) this.#ready(out);
   }
