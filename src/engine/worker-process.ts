@@ -63,9 +63,9 @@ const STOP_GRACE_MS = 2000;
  *
  * Tasks sent before the worker is ready wait in the parent; tasks sent to a busy worker queue in
  * the worker, which runs them one at a time. Large typed arrays travel beside the IPC channel, on
- * the byte lane (protocol/byte-lane.ts), and a message waits here for the values it names. When the process ends, the exit event names the task
- * it was running and the tasks it never started, so the scheduler can fail the one and rerun the
- * others.
+ * the byte lane (protocol/byte-lane.ts), and a message waits here for the values it names. When
+ * the process ends, the exit event names the task it was running and the tasks it never started,
+ * so the scheduler can fail the one and rerun the others.
  */
 export function workerProcess(
   spec: WorkerSpec,

@@ -48,8 +48,9 @@ import { serialize } from 'node:v8';
  *   old `ppid`, so the watchdog could never fire: {@link supportsWatchdog} is false there, and a
  *   worker busy in a synchronous loop when its parent is killed lives until that task ends (an idle
  *   worker still exits at once on `disconnect`). There is no byte lane ({@link hasByteLane}): a
- *   worker could not open a pipe by file descriptor; large typed arrays go through IPC. Paths: rxpool only builds paths with `node:path`
- *   (`join(__dirname, ...)`), so drive letters and backslashes need nothing special.
+ *   worker could not open a pipe by file descriptor; large typed arrays go through IPC. Paths:
+ *   rxpool only builds paths with `node:path` (`join(__dirname, ...)`), so drive letters and
+ *   backslashes need nothing special.
  *
  * Tests that only make sense on one OS say so with `skip` and a reason.
  */

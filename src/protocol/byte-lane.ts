@@ -188,7 +188,8 @@ export class FrameReader {
         at += n;
         if (this.#headerFill < HEADER_BYTES) return;
         this.#headerFill = 0;
-        this.#body = Buffer.from(new ArrayBuffer(this.#header.readUInt32LE(0)));
+        // Not zero-filled first: every byte is written from the pipe before the value is handed out.
+        this.#body = Buffer.allocUnsafeSlow(this.#header.readUInt32LE(0));
         this.#code = this.#header.readUInt32LE(4);
         this.#bodyFill = 0;
       }

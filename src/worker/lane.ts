@@ -51,9 +51,13 @@ export class Inbox {
 
   /** A batch from the IPC channel. */
   batch(batch: ParentMessage[]): void {
-    if (this.#join.idle && !batch.some((message) => laneNeeds(message) > 0)) this.#receive(batch);
+    if (this.#join.idle && !batch.some(waitsForLane)) this.#receive(batch);
     else this.#join.messages(batch);
   }
+}
+
+function waitsForLane(message: ParentMessage): boolean {
+  return laneNeeds(message) > 0;
 }
 
 function laneNeeds(message: ParentMessage): number {
