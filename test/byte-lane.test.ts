@@ -20,7 +20,8 @@ import {
   WHOLE,
   writeFrames,
 } from '../src/protocol/byte-lane.js';
-import { runtime, withExecutor } from './support/pool.js';
+import { pack } from '../src/protocol/packed.js';
+import { runtime, withExecutor, withThrowingGetter } from './support/pool.js';
 
 const T = { timeout: 120_000 };
 const MiB = 1024 * 1024;
@@ -364,6 +365,40 @@ describe('large typed arrays through real workers', T, () => {
         const after = await executor.submit((x: Float64Array) => x.length, new Float64Array(LANE_MIN_BYTES / 8));
         assert.equal(after, LANE_MIN_BYTES / 8);
       }),
+  );
+
+  test('a getter that throws in an argument beside a large array fails only that task', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      // The lane looks through the other arguments for the array; the getter throws right there.
+      const bad = withThrowingGetter({}, 'broken', 'getter says no');
+      await assert.rejects(
+        executor.submit((a: Float64Array, _b: object) => a.length, new Float64Array(LANE_MIN_BYTES / 8), bad),
+        {
+          name: 'SerializationError',
+          message: /argument 2 → \.broken is a getter that throws Error: getter says no/,
+        },
+      );
+      assert.equal(await executor.submit((a: Float64Array) => a.length, new Float64Array(LANE_MIN_BYTES / 8)), MiB / 8);
+    }),
+  );
+
+  test('a long plain list of numbers, packed, takes the lane as a Float64Array, both ways', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const list = Array.from({ length: (2 * LANE_MIN_BYTES) / 8 }, (_, i) => (i % 3 === 0 ? i : i / 7));
+      list[5] = -0;
+      const packed = pack([list]);
+      assert.ok(packed, 'the list is packed');
+      assert.deepEqual(splitLane(packed)?.positions, [1], 'its numbers would take the lane');
+      const back = await executor.submit((xs: number[]) => [...xs.slice(0, 10), xs.length], list);
+      assert.deepEqual(back, [...list.slice(0, 10), list.length]);
+      const made = await executor.submit((n: number) => Array.from({ length: n }, (_, i) => i / 7), list.length);
+      assert.deepEqual(
+        made,
+        list.map((_, i) => i / 7),
+      );
+      const echoed = await executor.submit((xs: number[]) => xs, list);
+      assert.deepStrictEqual(echoed, list);
+    }),
   );
 
   test(

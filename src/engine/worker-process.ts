@@ -6,17 +6,18 @@ import { killTree } from '../platform/process-tree.js';
 import { hasByteLane, sendChecked, unrefChannel } from '../platform/runtime.js';
 import { FrameReader, joinLane, LANE_FD_VARIABLE, LaneJoin, splitLane, writeFrames } from '../protocol/byte-lane.js';
 import { type ChunkValues, eachChunkItem } from '../protocol/chunk-values.js';
-import { fromJsonLane, toJsonLane } from '../protocol/json-lane.js';
 import {
   FromWorker,
   type FunctionSource,
   type NextMessage,
   type OkMessage,
   type ParentMessage,
+  type TaskExtras,
   TaskMode,
   ToWorker,
   type WorkerMessage,
 } from '../protocol/messages.js';
+import { type Packed, pack, packedSize, unpack } from '../protocol/packed.js';
 import { BATCH_BYTES, payloadSizeOf } from '../protocol/payload.js';
 import { Observable, type Subscriber } from '../rx/rxjs.js';
 import type { ShippedFunction } from '../shipping/function-registry.js';
@@ -258,20 +259,28 @@ class WorkerConnection {
     // so the worker runs the first task while the next ones are still on their way.
     const included = this.#included;
     let batch: ParentMessage[] = [];
-    let start = 0;
+    let sent: Array<Task | number> = [];
     let bytes = 0;
     for (let i = 0; i < items.length; i++) {
-      const message = this.#message(items[i] as Task | number, included);
-      batch.push(message);
-      if (message[0] === ToWorker.Task) {
-        const args = message[3];
-        bytes += typeof args === 'string' ? args.length : payloadSizeOf(args);
+      const item = items[i] as Task | number;
+      let message: ParentMessage | undefined;
+      try {
+        message = this.#message(item, included);
+      } catch (error) {
+        if (typeof item !== 'number') this.#emitTaskEnd(item, { ok: false, error: argumentsError(item, error) });
       }
-      if (bytes < BATCH_BYTES && i < items.length - 1) continue;
+      if (message) {
+        batch.push(message);
+        sent.push(item);
+        if (message[0] === ToWorker.Task) {
+          bytes += message[6]?.packed ? packedSize(message[3] as Packed) : payloadSizeOf(message[3] as unknown[]);
+        }
+      }
+      if ((bytes < BATCH_BYTES && i < items.length - 1) || batch.length === 0) continue;
       included.clear();
-      this.#sendBatch(child, start === 0 && i === items.length - 1 ? items : items.slice(start, i + 1), batch);
+      this.#sendBatch(child, sent, batch);
       batch = [];
-      start = i + 1;
+      sent = [];
       bytes = 0;
     }
   }
@@ -288,34 +297,34 @@ class WorkerConnection {
   }
 
   /** A number in the outbox is a drop (`id`) or a stream cancel (`-id`). */
+  /**
+   * The message for an outbox item. Looking at a task's arguments can throw (a getter, a Proxy
+   * trap): that happens before anything of the task counts as part of the batch, and the caller
+   * fails that task alone.
+   */
   #message(item: Task | number, included: Set<unknown>): ParentMessage {
     if (typeof item === 'number') return item < 0 ? [ToWorker.Cancel, -item] : [ToWorker.Drop, item];
     const { fn } = item;
+    // Placeholders are known by identity, which packing and the lane do not keep: encoded arguments
+    // stay as they are.
+    const packed = item.shipping?.records ? undefined : pack(item.args);
+    const args = packed ?? item.args;
+    // A packed value's numbers are a Float64Array: a long list of numbers takes the lane too.
+    const split = this.#laneOut && !item.shipping?.records ? splitLane(args) : undefined;
     let source: FunctionSource | undefined;
     if (!this.#functionsSent.has(fn.id) && !included.has(fn.id)) {
       included.add(fn.id);
       source = fn.wire;
     }
     const extras = taskExtras(item.shipping, this.#serializersSent, included);
-    // Placeholders are known by identity, which neither lane keeps: encoded arguments stay as they are.
-    const split = this.#laneOut && !extras?.records ? splitLane(item.args) : undefined;
+    const more: TaskExtras | undefined = packed ? { ...extras, packed: 1 } : extras;
     if (split) {
       this.#laneViews.set(item, split.views);
-      return [
-        ToWorker.Task,
-        item.id,
-        fn.id,
-        split.rest as unknown[],
-        source,
-        modeOf(item),
-        { ...extras, lane: split.positions },
-      ];
+      const rest = split.rest as unknown[];
+      return [ToWorker.Task, item.id, fn.id, rest, source, modeOf(item), { ...more, lane: split.positions }];
     }
-    const lane = extras?.records ? undefined : toJsonLane(item.args);
-    if (lane)
-      return [ToWorker.Task, item.id, fn.id, lane.text, source, modeOf(item), { ...extras, json: lane.patches }];
-    if (extras) return [ToWorker.Task, item.id, fn.id, item.args, source, modeOf(item), extras];
-    return [ToWorker.Task, item.id, fn.id, item.args, source, modeOf(item)];
+    if (more) return [ToWorker.Task, item.id, fn.id, args, source, modeOf(item), more];
+    return [ToWorker.Task, item.id, fn.id, args, source, modeOf(item)];
   }
 
   #sendAlone(child: ChildProcess, item: Task | number): void {
@@ -419,9 +428,7 @@ class WorkerConnection {
       case FromWorker.Ok:
         this.#answered(
           message[1],
-          message[4]
-            ? { ok: true, value: fromJsonLane(message[2] as string, message[4]) }
-            : decodeValue(message[2], message[3]),
+          message[4] ? { ok: true, value: unpack(message[2] as Packed) } : decodeValue(message[2], message[3]),
         );
         break;
       case FromWorker.Err:
@@ -437,11 +444,7 @@ class WorkerConnection {
         this.#answered(message[1], undefined);
         break;
       case FromWorker.Next:
-        this.#streamed(
-          message[1],
-          message[4] ? fromJsonLane(message[2] as string, message[4]) : message[2],
-          message[3],
-        );
+        this.#streamed(message[1], message[4] ? unpack(message[2] as Packed) : message[2], message[3]);
         break;
       case FromWorker.Progress: {
         const task = this.#find(message[1]);

@@ -8,7 +8,7 @@
 
 import type { Placeholder } from '../shipping/codec.js';
 import type { ChunkValues } from './chunk-values.js';
-import type { Patch } from './json-lane.js';
+import type { Packed } from './packed.js';
 
 /** Numeric tags; each direction has its own. */
 export const ToWorker = {
@@ -68,13 +68,13 @@ export const FromWorker = {
 /**
  * A task to run. `source` rides along only the first time a worker sees `fnId`; the worker caches
  * the rebuilt function. `mode` says how the function is applied (see {@link TaskMode}). `args` is
- * JSON text when `extras.json` is set (see protocol/json-lane.ts).
+ * packed when `extras.packed` is set (see protocol/packed.ts).
  */
 export type TaskMessage = [
   tag: typeof ToWorker.Task,
   taskId: number,
   fnId: number,
-  args: unknown[] | string,
+  args: unknown[] | Packed,
   source: FunctionSource | undefined,
   mode: TaskMode,
   extras?: TaskExtras,
@@ -87,8 +87,8 @@ export type ParentMessage = TaskMessage | DropMessage | InitMessage | CancelMess
 export type ReadyMessage = [tag: typeof FromWorker.Ready, lane?: 1];
 /**
  * A value from a task: its result (Ok) or one streamed value (Next). `records`: the placeholders of
- * custom-serialized instances inside `value` (see shipping/codec.ts). `json`: set when `value` is
- * JSON text, with its patches (see protocol/json-lane.ts). `lane`: where the values that follow on
+ * custom-serialized instances inside `value` (see shipping/codec.ts). `packed`: set when `value` is
+ * packed (see protocol/packed.ts). `lane`: where the values that follow on
  * the byte lane go (see protocol/byte-lane.ts).
  */
 type ValueMessage<Tag> = [
@@ -96,7 +96,7 @@ type ValueMessage<Tag> = [
   taskId: number,
   value: unknown,
   records?: Placeholder[] | undefined,
-  json?: Patch[] | undefined,
+  packed?: 1 | undefined,
   lane?: number[],
 ];
 export type OkMessage = ValueMessage<typeof FromWorker.Ok>;
@@ -149,10 +149,10 @@ export interface ModuleReference {
   readonly exportName: string;
 }
 
-/** What a task carries besides its arguments when custom serializers are in use or they travel as JSON. */
+/** What a task carries besides its arguments when custom serializers are in use or they travel packed. */
 export interface TaskExtras {
-  /** Set when the arguments travel as JSON text, with its patches (see protocol/json-lane.ts). */
-  readonly json?: Patch[];
+  /** Set when the arguments travel packed (see protocol/packed.ts). */
+  readonly packed?: 1;
   /** The arguments whose values follow on the byte lane, by index (see protocol/byte-lane.ts). */
   readonly lane?: number[];
   /** The placeholders of custom-serialized instances inside `args`. */

@@ -105,17 +105,18 @@ export function unsendable(
 }
 
 /**
- * Takes the large typed arrays out of the values in `batch` (results and streamed values sent as
- * they are: not JSON, no custom serializers), in place; returns each message's, by index.
+ * Takes the large typed arrays out of the values in `batch` (results and streamed values, as they
+ * are or packed; not those with custom serializers), in place; returns each message's, by index.
  */
 function takeLane(batch: WorkerMessage[]): Array<ArrayBufferView[] | undefined> | undefined {
   let frames: Array<ArrayBufferView[] | undefined> | undefined;
   for (let i = 0; i < batch.length; i++) {
     const message = batch[i] as WorkerMessage;
-    if ((message[0] !== FromWorker.Ok && message[0] !== FromWorker.Next) || message.length > 3) continue;
+    // Values with placeholders (custom serializers) stay whole: placeholders are known by identity.
+    if ((message[0] !== FromWorker.Ok && message[0] !== FromWorker.Next) || message[3] !== undefined) continue;
     const split = splitLane(message[2]);
     if (!split) continue;
-    batch[i] = [message[0], message[1], split.rest, undefined, undefined, split.positions];
+    batch[i] = [message[0], message[1], split.rest, undefined, message[4], split.positions];
     frames ??= [];
     frames[i] = split.views;
   }

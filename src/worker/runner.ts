@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SerializationError } from '../errors.js';
 import { type ChunkValues, ChunkValuesBuilder } from '../protocol/chunk-values.js';
-import { fromJsonLane, toJsonLane } from '../protocol/json-lane.js';
 import {
   FromWorker,
   type InitMessage,
@@ -11,6 +10,7 @@ import {
   ToWorker,
   type WorkerMessage,
 } from '../protocol/messages.js';
+import { type Packed, pack, unpack } from '../protocol/packed.js';
 import { argumentSite, RESULT_SITE } from '../shipping/codec.js';
 import { encodeThrown } from '../shipping/thrown.js';
 import { deliver } from './deliver.js';
@@ -168,7 +168,7 @@ export class Runner {
     try {
       fn = this.#functions.get(fnId);
       const records = extras?.records;
-      if (extras?.json) input = fromJsonLane(args as string, extras.json) as unknown[];
+      if (extras?.packed) input = unpack(args as Packed) as unknown[];
       else if (records) input = this.#serializers.decode(args, records, argumentSite(chunk)) as unknown[];
       else input = args as unknown[];
     } catch (error) {
@@ -270,8 +270,8 @@ export class Runner {
     try {
       const encoded = this.#serializers.encode(value, RESULT_SITE);
       if (encoded) return [FromWorker.Ok, taskId, encoded.value, encoded.records];
-      const lane = toJsonLane(value);
-      return lane ? [FromWorker.Ok, taskId, lane.text, undefined, lane.patches] : [FromWorker.Ok, taskId, value];
+      const packed = pack(value);
+      return packed ? [FromWorker.Ok, taskId, packed, undefined, 1] : [FromWorker.Ok, taskId, value];
     } catch (error) {
       // A serializer's own failure names itself; anything else (a getter that throws) is found and named.
       const failure = error instanceof SerializationError ? error : unsendable(FromWorker.Ok, taskId, value, error);
@@ -283,8 +283,8 @@ export class Runner {
   #next(taskId: number, value: unknown): WorkerMessage {
     const message = this.#ok(taskId, value);
     if (message[0] !== FromWorker.Ok) return message;
-    const [, , encoded, records, json] = message;
-    if (json) return [FromWorker.Next, taskId, encoded, undefined, json];
+    const [, , encoded, records, packed] = message;
+    if (packed) return [FromWorker.Next, taskId, encoded, undefined, packed];
     return records ? [FromWorker.Next, taskId, encoded, records] : [FromWorker.Next, taskId, encoded];
   }
 
