@@ -14,6 +14,7 @@
  * @module
  */
 import { types } from 'node:util';
+import { define } from '../shipping/codec.js';
 
 /** A packed value: structure codes, numbers, strings, and the keys of each object shape. */
 export type Packed = [codes: Int32Array, numbers: Float64Array, strings: string[], shapes: string[][]];
@@ -59,7 +60,7 @@ const MIN_NUMBERS = 8;
 export function pack(value: unknown): Packed | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   try {
-    if (!largeEnough(value) || inheritsEnumerableKeys()) return undefined;
+    if (itemsLeft(value, 0, MIN_ITEMS) > 0 || inheritsEnumerableKeys()) return undefined;
   } catch {
     return undefined; // a getter threw
   }
@@ -89,18 +90,16 @@ export function unpack([codes, numbers, strings, shapes]: Packed): unknown {
   let at = 0;
   let number = 0;
   let string = 0;
-  const builders: Array<Builder | undefined> = new Array(shapes.length);
-  const uses = new Uint32Array(shapes.length);
+  // Per shape: its builder; `null` once it was met here and built key by key; `undefined` before.
+  const builders: Array<Builder | null | undefined> = new Array(shapes.length);
   const read = (): unknown => {
     switch (codes[at++]) {
       case Code.Object: {
         const shape = codes[at++] as number;
         const keys = shapes[shape] as string[];
         let builder = builders[shape];
-        if (builder === undefined) {
-          const used = uses[shape] as number;
-          uses[shape] = used + 1;
-          builder = builderFor(keys, used > 0);
+        if (!builder) {
+          builder = builderFor(keys, builder === null) ?? null;
           builders[shape] = builder;
         }
         return builder ? builder(read) : buildByKeys(keys, read);
@@ -150,32 +149,32 @@ export function packedSize([codes, numbers, strings]: Packed): number {
   return bytes;
 }
 
-/** Whether `root` holds at least {@link MIN_ITEMS} items: a bounded look, no allocation. */
-function largeEnough(root: object): boolean {
-  let items = 0;
-  const look = (value: object, depth: number): boolean => {
-    if (depth > MAX_DEPTH) return false;
-    if (Array.isArray(value)) {
-      const n = value.length;
-      items += n;
-      if (items >= MIN_ITEMS) return true;
-      for (let i = 0; i < n; i++) {
-        const item: unknown = value[i];
-        if (typeof item === 'object' && item !== null && look(item, depth + 1)) return true;
-      }
-      return false;
+/**
+ * `left` less the items (elements, properties) of `value`, nested ones included; the look stops once
+ * it reaches 0. Bounded, and it allocates nothing: it runs on every task's arguments and result.
+ */
+function itemsLeft(value: object, depth: number, left: number): number {
+  if (depth > MAX_DEPTH) return left;
+  if (Array.isArray(value)) {
+    const n = value.length;
+    let rest = left - n;
+    for (let i = 0; i < n && rest > 0; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null) rest = itemsLeft(item, depth + 1, rest);
     }
-    // A typed array, Map, Date, class instance...: not packed, and not looked into.
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return false;
-    for (const key in value) {
-      if (++items >= MIN_ITEMS) return true;
-      const item: unknown = (value as Record<string, unknown>)[key];
-      if (typeof item === 'object' && item !== null && look(item, depth + 1)) return true;
-    }
-    return false;
-  };
-  return look(root, 0);
+    return rest;
+  }
+  // A typed array, Map, Date, class instance...: not packed, and not looked into.
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return left;
+  let rest = left;
+  for (const key in value) {
+    if (--rest <= 0) return rest;
+    const item: unknown = (value as Record<string, unknown>)[key];
+    if (typeof item === 'object' && item !== null) rest = itemsLeft(item, depth + 1, rest);
+    if (rest <= 0) return rest;
+  }
+  return rest;
 }
 
 /** An enumerable key on `Object.prototype` would be listed by `for...in` as the object's own. */
@@ -374,11 +373,6 @@ function builderFor(keys: readonly string[], reused: boolean): Builder | undefin
 
 function buildByKeys(keys: readonly string[], read: () => unknown): Record<string, unknown> {
   const object: Record<string, unknown> = {};
-  for (const key of keys) {
-    // An assignment to `__proto__` would set the prototype: it must become an own property.
-    if (key === '__proto__')
-      Object.defineProperty(object, key, { value: read(), writable: true, enumerable: true, configurable: true });
-    else object[key] = read();
-  }
+  for (const key of keys) define(object, key, read());
   return object;
 }

@@ -273,7 +273,7 @@ function reaches(root: unknown, table: ReadonlyMap<object, CodecEntry>): boolean
 }
 
 /** Sets an own property, `__proto__` included, without touching the prototype. */
-function define(target: Record<string, unknown>, key: string, value: unknown): void {
+export function define(target: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__')
     Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
