@@ -46,7 +46,7 @@ function commandLine(pid) {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     return argv.map((arg) =>
-      arg === process.execPath ? basename(arg) : arg.endsWith('main.js') ? '<rxpool>/dist/worker/main.js' : arg,
+      arg === process.execPath ? basename(arg) : arg.endsWith('boot.js') ? '<rxpool>/dist/worker/boot.js' : arg,
     );
   } catch {
     return undefined;

@@ -29,7 +29,7 @@ assert.ok(
   'the work ran in other processes',
 );
 assert.ok(
-  seen.every(({ program }) => /worker[\\/]main\.js$/.test(program)),
+  seen.every(({ program }) => /worker[\\/]boot\.js$/.test(program)),
   "workers run rxpool's worker, not this script",
 );
 console.log('\nThe script ends here; its workers exit with it.');

@@ -282,6 +282,18 @@ describe('large typed arrays through real workers', T, () => {
     }),
   );
 
+  test('a worker opens its end when it first needs it: a large result is the first thing on the lane', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      // Nothing large went to this worker before: writing the result is what opens the lane.
+      const made = await executor.submit((n: number) => new Float64Array(n).map((_, i) => i * 0.5), LANE_MIN_BYTES / 4);
+      assert.ok(made instanceof Float64Array);
+      assert.equal(made.length, LANE_MIN_BYTES / 4);
+      assert.deepEqual([made[1], made[made.length - 1]], [0.5, (made.length - 1) * 0.5]);
+      // Then the other way: a large argument, read from the lane now open.
+      assert.equal(await executor.submit((x: Float64Array) => x[x.length - 1], made), (made.length - 1) * 0.5);
+    }),
+  );
+
   test(
     'a view into a larger buffer sends only its own bytes (on Bun, the whole buffer: see platform/runtime.ts)',
     T,

@@ -22,7 +22,7 @@ const { FunctionRegistry } = requireDist<typeof import('../dist/shipping/functio
 
 const T = { timeout: 20_000 };
 const spec: WorkerSpec = {
-  bootstrap: join(fileURLToPath(new URL('../dist/worker/', import.meta.url)), 'main.js'),
+  bootstrap: join(fileURLToPath(new URL('../dist/worker/', import.meta.url)), 'boot.js'),
   execPath: process.execPath,
   execArgv: [],
   env: process.env,

@@ -76,7 +76,8 @@ describe('packaging', { timeout: 180_000 }, () => {
     for (const entry of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts']) {
       assert.ok(packed.includes(entry), `${entry} is not in the tarball`);
     }
-    assert.ok(packed.includes('dist/worker/main.js'), 'the worker entry point is not in the tarball');
+    assert.ok(packed.includes('dist/worker/boot.js'), 'the worker entry point is not in the tarball');
+    assert.ok(packed.includes('dist/worker/main.js'), 'the worker code is not in the tarball');
   });
 
   test('an .mjs file imports it and runs a task; ESM and CJS share one library instance', T, async () => {
@@ -84,14 +85,14 @@ describe('packaging', { timeout: 180_000 }, () => {
     const out = JSON.parse(stdout) as { value: number; shared: boolean; worker: string };
     assert.equal(out.value, 42);
     assert.equal(out.shared, true, 'import and require gave two copies of the library');
-    assert.equal(out.worker, join(consumer, 'node_modules', 'rxpool', 'dist', 'worker', 'main.js'));
+    assert.equal(out.worker, join(consumer, 'node_modules', 'rxpool', 'dist', 'worker', 'boot.js'));
   });
 
   test('a .cjs file requires it and runs a task, without loading the whole RxJS index', T, async () => {
     const { stdout } = await run(process.execPath, [...runScript, 'cjs.cjs'], { cwd: consumer });
     const out = JSON.parse(stdout) as { value: number; worker: string; rxjsIndex: boolean };
     assert.equal(out.value, 42);
-    assert.equal(out.worker, join(consumer, 'node_modules', 'rxpool', 'dist', 'worker', 'main.js'));
+    assert.equal(out.worker, join(consumer, 'node_modules', 'rxpool', 'dist', 'worker', 'boot.js'));
     // The index loads every operator (import time x2): rxpool takes its few parts from their own modules.
     assert.equal(out.rxjsIndex, false, "require('rxpool') loaded the whole RxJS index");
   });

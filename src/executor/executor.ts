@@ -7,6 +7,7 @@ import { Task, type TaskSpec } from '../engine/task.js';
 import { argumentsError } from '../engine/task-errors.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, SerializationError, ShutdownExecutorError } from '../errors.js';
+import { CODE_CACHE_VARIABLE, codeCacheDirectory } from '../platform/code-cache.js';
 import { cpuCount } from '../platform/cpu-count.js';
 import { workerFlags } from '../platform/runtime.js';
 import { BehaviorSubject, Observable, Subject, switchMap } from '../rx/rxjs.js';
@@ -50,7 +51,7 @@ export interface ShutdownOptions {
 /** Where an executor is in its life. */
 export type ExecutorState = 'running' | 'shutting-down' | 'shut-down' | 'broken';
 
-const BOOTSTRAP = join(__dirname, '..', 'worker', 'main.js');
+const BOOTSTRAP = join(__dirname, '..', 'worker', 'boot.js');
 
 /** What library code built on an executor (parallelMap) may ask of it: package-internal. */
 export interface ExecutorInternals {
@@ -125,11 +126,14 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const events = new Relay<WorkerEvent>();
     this.events$ = events.asObservable();
     const { initializer, initArgs } = this.#options;
+    const env: NodeJS.ProcessEnv = { ...process.env, [PROJECT_DIR_VARIABLE]: projectDir(), ...this.#options.env };
+    const codeCache = env.NODE_DISABLE_COMPILE_CACHE ? null : codeCacheDirectory();
+    if (codeCache !== null) env[CODE_CACHE_VARIABLE] = codeCache;
     const spec: WorkerSpec = {
       bootstrap: BOOTSTRAP,
       execPath: process.execPath,
       execArgv: workerFlags(this.#options.execArgv),
-      env: { ...process.env, [PROJECT_DIR_VARIABLE]: projectDir(), ...this.#options.env },
+      env,
       cwd: this.#options.cwd,
       initializer: initializer && { fn: this.#functions.resolve(initializer), args: initArgs },
     };

@@ -291,17 +291,25 @@ export function workerGlobals(): Pick<ReadonlySet<string>, 'has'> {
 
 const WORKER_GLOBALS: Pick<ReadonlySet<string>, 'has'> = {
   has(name: string): boolean {
-    cheap ??= new Set([
-      ...CORE_LANGUAGE_GLOBALS,
-      ...NODE_GLOBALS,
-      ...RUNTIME_GLOBALS[currentRuntime()],
-      ...WORKER_PROVIDED,
-    ]);
-    if (cheap.has(name)) return true;
-    known ??= new Set([...cheap, ...languageGlobals()]);
+    if (commonWorkerGlobals().has(name)) return true;
+    known ??= new Set([...commonWorkerGlobals(), ...languageGlobals()]);
     return known.has(name);
   },
 };
+
+/**
+ * The usual names of {@link workerGlobals}, without reading a fresh context (some 5 ms, once): for
+ * a quick look, which may answer "not sure".
+ */
+export function commonWorkerGlobals(): ReadonlySet<string> {
+  cheap ??= new Set([
+    ...CORE_LANGUAGE_GLOBALS,
+    ...NODE_GLOBALS,
+    ...RUNTIME_GLOBALS[currentRuntime()],
+    ...WORKER_PROVIDED,
+  ]);
+  return cheap;
+}
 
 function languageGlobals(): string[] {
   return runInNewContext('Object.getOwnPropertyNames(globalThis)') as string[];

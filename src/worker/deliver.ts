@@ -1,3 +1,5 @@
+import { monotonicMs } from './clock.js';
+
 /** Where a task's outcome goes. */
 export interface Sink {
   /** A value of a streaming task, sent as it comes. */
@@ -55,7 +57,7 @@ function drainIterator(iterator: Iterator<unknown> | AsyncIterator<unknown>, str
       .then(() => sink.done([]), sink.fail);
   });
   let count = 0;
-  let since = performance.now();
+  let since = monotonicMs();
   const step = (): void => {
     let result: IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
     try {
@@ -76,8 +78,8 @@ function drainIterator(iterator: Iterator<unknown> | AsyncIterator<unknown>, str
         return;
       }
       sink.next(item.value);
-      if (++count % YIELD_EVERY === 0 || performance.now() - since > YIELD_AFTER_MS) {
-        since = performance.now();
+      if (++count % YIELD_EVERY === 0 || monotonicMs() - since > YIELD_AFTER_MS) {
+        since = monotonicMs();
         setImmediate(step);
       } else {
         step();

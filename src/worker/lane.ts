@@ -3,25 +3,71 @@
  * and an inbox that hands the runner each batch once the large arguments it waits for have come.
  * @module
  */
-import { Socket } from 'node:net';
-import { FrameReader, joinLane, LANE_FD_VARIABLE, LaneJoin } from '../protocol/byte-lane.js';
+import { fstatSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { FrameReader, joinLane, LANE_FD_VARIABLE, LaneJoin, type LaneSink } from '../protocol/byte-lane.js';
 import { type ParentMessage, type TaskExtras, type TaskMessage, ToWorker } from '../protocol/messages.js';
 
-/** The byte lane the parent opened, or `undefined` when there is none or it cannot be opened. */
-export function openLane(env: NodeJS.ProcessEnv = process.env): Socket | undefined {
-  const fd = Number(env[LANE_FD_VARIABLE]);
-  // The variable is for this process: whatever a task starts does not have the pipe.
-  delete env[LANE_FD_VARIABLE];
-  if (!Number.isInteger(fd) || fd <= 0) return undefined;
-  try {
-    const socket = new Socket({ fd, readable: true, writable: true });
+/**
+ * The byte lane the parent passed, opened on first use: most workers never see a large typed
+ * array, and opening a socket costs a starting worker about 2 ms (node:net's stream machinery).
+ * Bytes the parent writes meanwhile wait in the pipe; the parent writes a task's lane values only
+ * after its message, and the message is what opens the lane here.
+ */
+export class WorkerLane implements LaneSink {
+  readonly #fd: number;
+  #socket: Socket | undefined;
+  #onData: ((chunk: Buffer) => void) | undefined;
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** The lane the parent opened, or `undefined` when there is none or its descriptor is not a pipe. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): WorkerLane | undefined {
+    const fd = Number(env[LANE_FD_VARIABLE]);
+    // The variable is for this process: whatever a task starts does not have the pipe.
+    delete env[LANE_FD_VARIABLE];
+    if (!Number.isInteger(fd) || fd <= 0) return undefined;
+    try {
+      const stats = fstatSync(fd);
+      return stats.isFIFO() || stats.isSocket() ? new WorkerLane(fd) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Where the bytes that arrive go, once the lane is open. */
+  onData(listener: (chunk: Buffer) => void): void {
+    this.#onData = listener;
+    this.#socket?.on('data', listener);
+  }
+
+  /** Opens the lane if it is not open yet. */
+  open(): Socket {
+    if (this.#socket) return this.#socket;
+    // Loaded here, not at the top: see the class comment.
+    const { Socket } = require('node:net') as typeof import('node:net');
+    const socket = new Socket({ fd: this.#fd, readable: true, writable: true });
     // A parent that is gone breaks the pipe; the IPC channel's disconnect ends the worker.
     socket.on('error', () => {});
     // The IPC channel decides when the worker ends: the lane never keeps it alive.
     socket.unref();
+    if (this.#onData) socket.on('data', this.#onData);
+    this.#socket = socket;
     return socket;
-  } catch {
-    return undefined;
+  }
+
+  cork(): void {
+    this.open().cork();
+  }
+
+  uncork(): void {
+    this.open().uncork();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return this.open().write(chunk);
   }
 }
 
@@ -33,12 +79,15 @@ export class Inbox {
   readonly #receive: (batch: ParentMessage[]) => void;
   readonly #join: LaneJoin<ParentMessage>;
 
-  constructor(receive: (batch: ParentMessage[]) => void, lane: Socket | undefined) {
+  readonly #lane: WorkerLane | undefined;
+
+  constructor(receive: (batch: ParentMessage[]) => void, lane: WorkerLane | undefined) {
     this.#receive = receive;
     this.#join = new LaneJoin(laneNeeds, fillLane, receive);
+    this.#lane = lane;
     if (!lane) return;
     const reader = new FrameReader((view) => this.#join.value(view));
-    lane.on('data', (chunk: Buffer) => {
+    lane.onData((chunk: Buffer) => {
       try {
         reader.push(chunk);
       } catch (error) {
@@ -51,8 +100,13 @@ export class Inbox {
 
   /** A batch from the IPC channel. */
   batch(batch: ParentMessage[]): void {
-    if (this.#join.idle && !batch.some(waitsForLane)) this.#receive(batch);
-    else this.#join.messages(batch);
+    if (!batch.some(waitsForLane)) {
+      if (this.#join.idle) this.#receive(batch);
+      else this.#join.messages(batch);
+      return;
+    }
+    this.#lane?.open();
+    this.#join.messages(batch);
   }
 }
 

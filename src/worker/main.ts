@@ -1,56 +1,60 @@
 /**
- * The entry point of every worker process. It speaks the protocol over the IPC channel that
- * `child_process.fork` opens, runs tasks with {@link Runner}, and exits as soon as the channel
- * closes, so a worker never outlives its parent.
+ * The worker: it speaks the protocol over the IPC channel that `child_process.fork` opens, runs
+ * tasks with {@link Runner}, and exits as soon as the channel closes, so a worker never outlives its
+ * parent. `boot.ts`, the file workers start, loads this module and calls {@link startWorker}.
+ * @module
  */
 
 import { sendChecked } from '../platform/runtime.js';
 import type { ParentMessage, WorkerMessage } from '../protocol/messages.js';
 import { FromWorker } from '../protocol/messages.js';
 import { installHelpers } from './helpers.js';
-import { Inbox, openLane } from './lane.js';
+import { Inbox, WorkerLane } from './lane.js';
 import { Outbox } from './outbox.js';
 import { installProgress } from './progress.js';
+import { type ImportFunction, useImport } from './project.js';
 import { Runner } from './runner.js';
 import { needsWatchdog, watchParent } from './watchdog.js';
 
-if (!process.send) {
-  process.stderr.write('rxpool: this file is the worker entry point; rxpool starts it itself.\n');
-  process.exit(1);
-}
+/**
+ * Starts the worker in this process. `importModule` is `import()` compiled in the file that calls
+ * this one: this module may be compiled from V8's code cache, where `import()` would fail.
+ */
+export function startWorker(importModule: ImportFunction): void {
+  useImport(importModule);
+  const lane = WorkerLane.fromEnv();
+  const outbox = new Outbox((batch: WorkerMessage[]) => {
+    if (process.connected) sendChecked(process, batch);
+  }, lane);
+  const runner = new Runner(outbox);
+  // Tasks whose large arguments follow on the byte lane wait for them, and what came after them too.
+  const inbox = new Inbox((batch) => runner.receive(batch), lane);
 
-const lane = openLane();
-const outbox = new Outbox((batch: WorkerMessage[]) => {
-  if (process.connected) sendChecked(process, batch);
-}, lane);
-const runner = new Runner(outbox);
-// Tasks whose large arguments follow on the byte lane wait for them, and what came after them too.
-const inbox = new Inbox((batch) => runner.receive(batch), lane);
-
-process.on('disconnect', () => process.exit(0));
-// process.exit() ends in reallyExit, after every 'exit' listener ran: tell the parent the code then,
-// with the results still batched, so it can fail the task at once rather than after the teardown.
-const host = process as NodeJS.Process & { reallyExit?: (code?: number) => void };
-const reallyExit = host.reallyExit;
-if (typeof reallyExit === 'function') {
-  host.reallyExit = (code?: number) => {
-    if (process.connected) {
-      outbox.push([FromWorker.Exiting, code ?? 0]);
-      outbox.flush();
-    }
-    reallyExit.call(process, code);
+  process.on('disconnect', () => process.exit(0));
+  // process.exit() ends in reallyExit, after every 'exit' listener ran: tell the parent the code then,
+  // with the results still batched, so it can fail the task at once rather than after the teardown.
+  const host = process as NodeJS.Process & { reallyExit?: (code?: number) => void };
+  const reallyExit = host.reallyExit;
+  if (typeof reallyExit === 'function') {
+    host.reallyExit = (code?: number) => {
+      if (process.connected) {
+        outbox.push([FromWorker.Exiting, code ?? 0]);
+        outbox.flush();
+      }
+      reallyExit.call(process, code);
+    };
+  }
+  process.on('message', (batch: ParentMessage[]) => inbox.batch(batch));
+  const onLeftover = (error: unknown) => {
+    if (!process.connected) process.exit(0);
+    runner.leftover(error);
   };
-}
-process.on('message', (batch: ParentMessage[]) => inbox.batch(batch));
-const onLeftover = (error: unknown) => {
-  if (!process.connected) process.exit(0);
-  runner.leftover(error);
-};
-process.on('uncaughtException', onLeftover);
-process.on('unhandledRejection', onLeftover);
+  process.on('uncaughtException', onLeftover);
+  process.on('unhandledRejection', onLeftover);
 
-installHelpers(globalThis);
-installProgress(globalThis, (value) => runner.progress(value));
-outbox.push(lane ? [FromWorker.Ready, 1] : [FromWorker.Ready]);
-outbox.flush();
-if (needsWatchdog()) watchParent(process.ppid);
+  installHelpers(globalThis);
+  installProgress(globalThis, (value) => runner.progress(value));
+  outbox.push(lane ? [FromWorker.Ready, 1] : [FromWorker.Ready]);
+  outbox.flush();
+  if (needsWatchdog()) watchParent(process.ppid);
+}

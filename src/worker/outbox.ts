@@ -4,6 +4,7 @@ import { FromWorker, type WorkerMessage } from '../protocol/messages.js';
 import { BATCH_BYTES, payloadSize } from '../protocol/payload.js';
 import { describeCulprit, findCulprit } from '../shipping/culprit.js';
 import { encodeThrown } from '../shipping/thrown.js';
+import { monotonicMs } from './clock.js';
 
 /** Results wait at most this long for company before they are sent. */
 const MAX_BATCH_AGE_MS = 1;
@@ -30,7 +31,7 @@ export class Outbox {
   }
 
   push(message: WorkerMessage): void {
-    if (this.#batch.length === 0) this.#since = performance.now();
+    if (this.#batch.length === 0) this.#since = monotonicMs();
     this.#batch.push(message);
     const tag = message[0];
     if (tag === FromWorker.Ok || tag === FromWorker.Next) this.#bytes += payloadSize(message[2]);
@@ -49,9 +50,7 @@ export class Outbox {
 
   /** True when the batch should go now even though more work is queued. */
   get stale(): boolean {
-    return (
-      this.#batch.length > 0 && (this.#bytes >= BATCH_BYTES || performance.now() - this.#since >= MAX_BATCH_AGE_MS)
-    );
+    return this.#batch.length > 0 && (this.#bytes >= BATCH_BYTES || monotonicMs() - this.#since >= MAX_BATCH_AGE_MS);
   }
 
   flush(): void {

@@ -18,10 +18,20 @@ export function projectBindings(): Bindings {
   return bindings;
 }
 
+/** `import()`, as a function. */
+export type ImportFunction = (specifier: string, options?: ImportCallOptions) => Promise<unknown>;
+
+let importModule: ImportFunction = (specifier, options) => import(specifier, options);
+
+/** Sets the `import()` that {@link importFromProject} calls (see main.ts's `startWorker`). */
+export function useImport(importer: ImportFunction): void {
+  importModule = importer;
+}
+
 /** `import(specifier)` as if written in a module of the project directory. */
 export function importFromProject(specifier: unknown, options?: ImportCallOptions): Promise<unknown> {
   try {
-    return import(resolveImport(String(specifier), projectDir), options);
+    return importModule(resolveImport(String(specifier), projectDir), options);
   } catch (error) {
     return Promise.reject(error);
   }

@@ -180,7 +180,7 @@ export function collectGarbage(): void {
 
 /** Pids of running rxpool workers started from this checkout's dist/ (Linux: read from /proc). */
 export function rxpoolWorkerPids(): number[] {
-  const bootstrap = fileURLToPath(new URL('../../dist/worker/main.js', import.meta.url));
+  const bootstrap = fileURLToPath(new URL('../../dist/worker/boot.js', import.meta.url));
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
