@@ -298,8 +298,11 @@ class Pool implements PoolView {
   }
 
   #warmForTask(): void {
-    this.#keepWarm();
+    // One worker now; the rest of minWorkers a turn later, once the check is done. A fork blocks the
+    // parent for some 5 ms, and workers booting side by side share the cores: started together,
+    // two workers answered a first task later than one started alone, and the second no sooner.
     if (this.#liveSlots() === 0 && this.#canSpawn()) this.#spawnSlot();
+    setImmediate(() => this.#keepWarm());
   }
 
   drain(): void {

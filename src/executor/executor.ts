@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { WorkerEvent } from '../engine/events.js';
 import type { ExecutorStats } from '../engine/pool-stats.js';
 import { Relay } from '../engine/relay.js';
@@ -9,6 +8,7 @@ import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, SerializationError, ShutdownExecutorError } from '../errors.js';
 import { CODE_CACHE_VARIABLE, codeCacheDirectory } from '../platform/code-cache.js';
 import { cpuCount } from '../platform/cpu-count.js';
+import { WORKER_BOOT } from '../platform/layout.js';
 import { workerFlags } from '../platform/runtime.js';
 import { BehaviorSubject, Observable, Subject, switchMap } from '../rx/rxjs.js';
 import { FunctionRegistry, type ShippedFunction } from '../shipping/function-registry.js';
@@ -50,8 +50,6 @@ export interface ShutdownOptions {
 
 /** Where an executor is in its life. */
 export type ExecutorState = 'running' | 'shutting-down' | 'shut-down' | 'broken';
-
-const BOOTSTRAP = join(__dirname, '..', 'worker', 'boot.js');
 
 /** What library code built on an executor (parallelMap) may ask of it: package-internal. */
 export interface ExecutorInternals {
@@ -130,7 +128,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     const codeCache = env.NODE_DISABLE_COMPILE_CACHE ? null : codeCacheDirectory();
     if (codeCache !== null) env[CODE_CACHE_VARIABLE] = codeCache;
     const spec: WorkerSpec = {
-      bootstrap: BOOTSTRAP,
+      bootstrap: WORKER_BOOT,
       execPath: process.execPath,
       execArgv: workerFlags(this.#options.execArgv),
       env,

@@ -4,9 +4,12 @@
  * written in. This finds what it would miss there, and says how to fix it.
  * @module
  */
+
+import { existsSync } from 'node:fs';
 import type { Expression, Options, Program } from 'acorn';
 import { SerializationError } from '../errors.js';
 import { codeCacheDirectory, requireWithCodeCache } from '../platform/code-cache.js';
+import { MINIFIED_ACORN } from '../platform/layout.js';
 import { WORKER_HELPERS } from './helper-names.js';
 import { plainlyClosed } from './quick-scan.js';
 import { analyzeScopes } from './scope-analysis.js';
@@ -52,11 +55,14 @@ type Acorn = typeof import('acorn');
 let acorn: Acorn | undefined;
 
 /**
- * acorn is loaded by the first check rather than when rxpool is imported: it takes some 17 ms to
- * compile, 5 from V8's code cache. (The build points this at its minified copy.)
+ * acorn is loaded by the first check rather than when rxpool is imported: its minified copy takes
+ * some 17 ms to compile, 5 from V8's code cache.
  */
 function parse(text: string): Program {
-  acorn ??= requireWithCodeCache(require.resolve('acorn'), codeCacheDirectory()) as Acorn;
+  acorn ??= requireWithCodeCache(
+    existsSync(MINIFIED_ACORN) ? MINIFIED_ACORN : require.resolve('acorn'),
+    codeCacheDirectory(),
+  ) as Acorn;
   return acorn.parse(text, PARSE_OPTIONS);
 }
 
