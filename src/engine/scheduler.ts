@@ -298,11 +298,8 @@ class Pool implements PoolView {
   }
 
   #warmForTask(): void {
-    // One worker now; the rest of minWorkers a turn later, once the check is done. A fork blocks the
-    // parent for some 5 ms, and workers booting side by side share the cores: started together,
-    // two workers answered a first task later than one started alone, and the second no sooner.
+    this.#keepWarm();
     if (this.#liveSlots() === 0 && this.#canSpawn()) this.#spawnSlot();
-    setImmediate(() => this.#keepWarm());
   }
 
   drain(): void {
