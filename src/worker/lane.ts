@@ -43,12 +43,24 @@ export class WorkerLane implements LaneSink {
     this.#socket?.on('data', listener);
   }
 
-  /** Opens the lane if it is not open yet. */
+  /**
+   * Opens the lane if it is not open yet. A lane that cannot be opened now, though its descriptor
+   * was a pipe at start, ends the worker: its tasks fail with the exit, rather than wait for values
+   * that will never come.
+   */
   open(): Socket {
     if (this.#socket) return this.#socket;
     // Loaded here, not at the top: see the class comment.
     const { Socket } = require('node:net') as typeof import('node:net');
-    const socket = new Socket({ fd: this.#fd, readable: true, writable: true });
+    let socket: Socket;
+    try {
+      socket = new Socket({ fd: this.#fd, readable: true, writable: true });
+    } catch (error) {
+      process.stderr.write(
+        `rxpool: cannot open the byte lane: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exit(1);
+    }
     // A parent that is gone breaks the pipe; the IPC channel's disconnect ends the worker.
     socket.on('error', () => {});
     // The IPC channel decides when the worker ends: the lane never keeps it alive.
@@ -78,7 +90,6 @@ export class WorkerLane implements LaneSink {
 export class Inbox {
   readonly #receive: (batch: ParentMessage[]) => void;
   readonly #join: LaneJoin<ParentMessage>;
-
   readonly #lane: WorkerLane | undefined;
 
   constructor(receive: (batch: ParentMessage[]) => void, lane: WorkerLane | undefined) {
