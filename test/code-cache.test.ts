@@ -20,6 +20,8 @@ import { isAlive, runtime, scriptArgs } from './support/pool.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/code-cache.mjs', import.meta.url));
 const T = { timeout: 60_000 };
+const NODE_ONLY = { ...T, skip: runtime === 'node' ? false : 'Node only: other runtimes use no cache' };
+const POSIX = { ...T, skip: process.platform === 'win32' ? 'POSIX permissions' : false };
 const work = mkdtempSync(join(tmpdir(), 'rxpool-code-cache-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -68,8 +70,7 @@ describe('code cache', () => {
     },
   );
 
-  test('a damaged cache file is rejected by V8 and written again', T, async (t) => {
-    if (runtime !== 'node') return t.skip('Node only: other runtimes use no cache');
+  test('a damaged cache file is rejected by V8 and written again', NODE_ONLY, async () => {
     const root = join(work, 'damaged');
     const dir = join(root, 'rxpool');
     await runFixture({ NODE_COMPILE_CACHE: root });
@@ -81,8 +82,7 @@ describe('code cache', () => {
     for (const { name } of files.values()) assert.notDeepEqual(readFileSync(join(dir, name)), garbage, name);
   });
 
-  test('a cache directory that others may write to is not used', T, async (t) => {
-    if (process.platform === 'win32') return t.skip('POSIX permissions');
+  test('a cache directory that others may write to is not used', POSIX, async () => {
     const root = join(work, 'shared');
     const dir = join(root, 'rxpool');
     mkdirSync(dir, { recursive: true });
