@@ -85,9 +85,9 @@ describe('runtime', T, () => {
       parent.once('message', (pid) => resolve(pid as number));
       parent.once('exit', (code, signal) => reject(new Error(`parent exited early: ${code ?? signal}`)));
     });
-    await new Promise((resolve) =>
-      parent.exitCode === null && parent.signalCode === null ? parent.once('exit', resolve) : resolve(null),
-    );
+    const exited = new Promise((resolve) => parent.once('exit', resolve));
+    parent.send('die');
+    await exited;
     assert.equal(parent.signalCode, 'SIGKILL');
     try {
       // The watchdog polls every 500 ms.
