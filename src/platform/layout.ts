@@ -1,7 +1,7 @@
 /**
- * Where rxpool's own files are. The library runs as one bundle, `dist/index.js`; the build sets
- * RXPOOL_BUNDLE in it. The modules tsc emits next to it (`dist/<folder>/<module>.js`, which tests
- * load one by one) are one level further down.
+ * Where rxpool's own files are. The library runs as one bundle, `dist/rxpool.js`, in which the
+ * build sets RXPOOL_BUNDLE. The modules tsc emits beside it (`dist/<folder>/<module>.js`, which
+ * tests load one by one) are one folder further down.
  * @module
  */
 import { join } from 'node:path';
