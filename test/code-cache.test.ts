@@ -82,6 +82,26 @@ describe('code cache', () => {
     for (const { name } of files.values()) assert.notDeepEqual(readFileSync(join(dir, name)), garbage, name);
   });
 
+  test("a new file removes the files of the same script's earlier builds, and no one else's", NODE_ONLY, async () => {
+    const root = join(work, 'builds');
+    const dir = join(root, 'rxpool');
+    await runFixture({ NODE_COMPILE_CACHE: root });
+    const { name } = cacheFiles(dir).get('main.js') as { name: string };
+    // main.js-<path hash>-<size>-<mtime>-<node version>-<arch>-<flags hash>.bin
+    const [script, path, size, mtime, version, arch, flags] = name.split('-') as string[];
+    const earlier = [script, path, '1', '1', version, arch, flags].join('-');
+    const otherFlags = [script, path, size, mtime, version, arch, 'f1a95.bin'].join('-');
+    const otherCopy = [script, 'c0de', size, mtime, version, arch, flags].join('-');
+    for (const other of [earlier, otherFlags, otherCopy]) writeFileSync(join(dir, other), 'x');
+    rmSync(join(dir, name)); // so that the next run compiles from source and writes it again
+    await runFixture({ NODE_COMPILE_CACHE: root });
+    const after = readdirSync(dir);
+    assert.ok(after.includes(name), 'the new file');
+    assert.ok(!after.includes(earlier), "the earlier build's file is gone");
+    assert.ok(after.includes(otherFlags), 'the file for other flags stays');
+    assert.ok(after.includes(otherCopy), "another copy of rxpool's file stays");
+  });
+
   test('a cache directory that others may write to is not used', POSIX, async () => {
     const root = join(work, 'shared');
     const dir = join(root, 'rxpool');

@@ -8,13 +8,14 @@
  * directory, or `rxpool/` under `NODE_COMPILE_CACHE` when that is set), as Node's own module
  * compile cache does (a `NODE_COMPILE_CACHE` directory must be one only this user can change);
  * `NODE_DISABLE_COMPILE_CACHE=1` turns it off, as it does Node's. A file is
- * named after the script's size and modification time, the Node version, architecture and flags,
- * and V8 checks it again (version, flags, source length) before it uses it. Anything that goes
- * wrong (no directory, a rejected or unreadable file) only means compiling from source. Other
- * runtimes (Bun, Deno) load the files the usual way.
+ * named after the script's path, size and modification time, the Node version, architecture and
+ * flags, and V8 checks it again (version, flags, source length) before it uses it; writing one
+ * removes those of earlier builds of the same script. Anything that goes wrong (no directory, a
+ * rejected or unreadable file) only means compiling from source. Other runtimes (Bun, Deno) load
+ * the files the usual way.
  * @module
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -66,7 +67,7 @@ export function requireWithCodeCache(file: string, dir: string | null): unknown 
   let source: string;
   try {
     const { size, mtimeMs } = statSync(file);
-    name = join(dir, `${basename(file)}-${size}-${Math.floor(mtimeMs)}-${runtimeKey()}.bin`);
+    name = join(dir, `${cachePrefix(file)}${size}-${Math.floor(mtimeMs)}-${runtimeKey()}.bin`);
     source = readFileSync(file, 'utf8');
   } catch {
     return require(file);
@@ -81,7 +82,7 @@ export function requireWithCodeCache(file: string, dir: string | null): unknown 
     filename: file,
     cachedData,
   });
-  if (cachedData === undefined || script.cachedDataRejected) saveLater(script, name);
+  if (cachedData === undefined || script.cachedDataRejected) saveLater(script, name, cachePrefix(file));
   const loaded = new Module(file, module);
   loaded.filename = file;
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
@@ -90,7 +91,7 @@ export function requireWithCodeCache(file: string, dir: string | null): unknown 
   return loaded.exports;
 }
 
-function saveLater(script: Script, name: string): void {
+function saveLater(script: Script, name: string, prefix: string): void {
   let saved = false;
   const save = () => {
     if (saved) return;
@@ -100,6 +101,7 @@ function saveLater(script: Script, name: string): void {
       const temporary = `${name}.${process.pid}.tmp`;
       writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
       renameSync(temporary, name);
+      removeOlderBuilds(name, prefix);
     } catch {
       // a cache is a nicety
     }
@@ -108,11 +110,35 @@ function saveLater(script: Script, name: string): void {
   process.once('exit', save);
 }
 
+/**
+ * The start of a cache file's name: the script's name and a hash of its path, so that the copies of
+ * rxpool in two projects keep a file each.
+ */
+function cachePrefix(file: string): string {
+  return `${basename(file)}-${fnv(file)}-`;
+}
+
+/**
+ * Removes the files this one replaces: those of earlier builds of the same script (another size or
+ * modification time) for the same Node version and flags. Others may still be in use.
+ */
+function removeOlderBuilds(name: string, prefix: string): void {
+  const dir = dirname(name);
+  const file = basename(name);
+  const suffix = `-${runtimeKey()}.bin`;
+  for (const other of readdirSync(dir)) {
+    if (other !== file && other.startsWith(prefix) && other.endsWith(suffix)) rmSync(join(dir, other), { force: true });
+  }
+}
+
 /** What else the code depends on: V8 (by Node's version), the architecture and the flags. */
 function runtimeKey(): string {
-  const flags = `${process.execArgv.join(' ')}|${process.env.NODE_OPTIONS ?? ''}`;
-  // FNV-1a: a short, stable name for the flags; V8 checks them again anyway.
+  return `${process.version}-${process.arch}-${fnv(`${process.execArgv.join(' ')}|${process.env.NODE_OPTIONS ?? ''}`)}`;
+}
+
+/** FNV-1a, in hex: a short, stable name for a string (V8 checks what it stands for again anyway). */
+function fnv(text: string): string {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < flags.length; i++) hash = Math.imul(hash ^ flags.charCodeAt(i), 0x01000193) >>> 0;
-  return `${process.version}-${process.arch}-${hash.toString(16)}`;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16);
 }
