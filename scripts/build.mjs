@@ -15,24 +15,28 @@ execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 
 });
 writeFileSync(`${dist}/package.json`, `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
 const { buildSync } = createRequire(import.meta.url)('esbuild');
+/** What every bundle made from the sources shares. */
+const fromSources = {
+  tsconfig: `${root}tsconfig.build.json`,
+  allowOverwrite: true,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'error',
+};
 
 // One file loads faster than the sixty-odd modules it is made of: `require('rxpool')` took 87 ms
 // as modules against 65 ms as a bundle (median of 6; RxJS is about half of what is left), and the
 // first task's calls run less not-yet-compiled code. Not minified, so stacks stay readable.
 // Packages stay outside (RxJS must be the user's own copy).
 buildSync({
+  ...fromSources,
   entryPoints: [`${root}src/index.ts`],
-  tsconfig: `${root}tsconfig.build.json`,
   outfile: `${dist}/rxpool.js`,
-  allowOverwrite: true,
-  bundle: true,
   packages: 'external',
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
   define: { RXPOOL_BUNDLE: 'true' },
-  sourcemap: true,
-  logLevel: 'error',
 });
 
 // The CommonJS entry requires the bundle without `module.exports = require(...)`: from an ES module
@@ -56,22 +60,14 @@ writeFileSync(`${dist}/index.d.mts`, "export * from './index.js';\n");
 // It is built from the sources, not from tsc's output, and without whitespace: no tslib helpers or
 // CommonJS interop wrappers, 48 KB instead of 96 KB (about 2 ms less at every worker's start).
 // Names are kept, so stacks stay readable.
-// The modules stay in dist/ for the parent's use.
 // boot.js, the file workers start, is bundled the same way: it compiles main.js from V8's code
 // cache (platform/code-cache.ts), so it must not need the modules it would load.
 buildSync({
+  ...fromSources,
   entryPoints: { main: `${root}src/worker/main.ts`, boot: `${root}src/worker/boot.ts` },
-  tsconfig: `${root}tsconfig.build.json`,
   outdir: `${dist}/worker`,
-  allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
-  sourcemap: true,
-  logLevel: 'error',
 });
 
 // acorn, minified, for the parent's closure check: it loads on the first submit, on the path to the

@@ -36,9 +36,10 @@ let directory: string | null | undefined;
  * Node, or when the directory is not this user's alone (anyone else who could write there could
  * hand V8 code to run). Looked up once per process.
  */
-export function codeCacheDirectory(env: NodeJS.ProcessEnv = process.env): string | null {
+export function codeCacheDirectory(): string | null {
   if (directory !== undefined) return directory;
   directory = null;
+  const { env } = process;
   if (env.NODE_DISABLE_COMPILE_CACHE || process.versions.bun || process.versions.deno) return null;
   const uid = process.getuid?.();
   const dir = env.NODE_COMPILE_CACHE
@@ -63,11 +64,14 @@ export function codeCacheDirectory(env: NodeJS.ProcessEnv = process.env): string
  */
 export function requireWithCodeCache(file: string, dir: string | null): unknown {
   if (dir === null) return require(file);
+  // <script>-<path hash>-<size>-<mtime>-<Node version>-<arch>-<flags hash>.bin
+  const prefix = `${basename(file)}-${fnv(file)}-`;
+  const suffix = `-${process.version}-${process.arch}-${fnv(`${process.execArgv.join(' ')}|${process.env.NODE_OPTIONS ?? ''}`)}.bin`;
   let name: string;
   let source: string;
   try {
     const { size, mtimeMs } = statSync(file);
-    name = join(dir, `${cachePrefix(file)}${size}-${Math.floor(mtimeMs)}-${runtimeKey()}.bin`);
+    name = join(dir, `${prefix}${size}-${Math.floor(mtimeMs)}${suffix}`);
     source = readFileSync(file, 'utf8');
   } catch {
     return require(file);
@@ -82,7 +86,7 @@ export function requireWithCodeCache(file: string, dir: string | null): unknown 
     filename: file,
     cachedData,
   });
-  if (cachedData === undefined || script.cachedDataRejected) saveLater(script, name, cachePrefix(file));
+  if (cachedData === undefined || script.cachedDataRejected) saveLater(script, name, prefix, suffix);
   const loaded = new Module(file, module);
   loaded.filename = file;
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
@@ -91,7 +95,12 @@ export function requireWithCodeCache(file: string, dir: string | null): unknown 
   return loaded.exports;
 }
 
-function saveLater(script: Script, name: string, prefix: string): void {
+/**
+ * Writes the cache of `script` as `name`, then removes the files it replaces: those of earlier
+ * builds of the same script (same path, another size or modification time) for the same Node
+ * version and flags. Files for other flags or other copies of rxpool may still be in use.
+ */
+function saveLater(script: Script, name: string, prefix: string, suffix: string): void {
   let saved = false;
   const save = () => {
     if (saved) return;
@@ -101,39 +110,18 @@ function saveLater(script: Script, name: string, prefix: string): void {
       const temporary = `${name}.${process.pid}.tmp`;
       writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
       renameSync(temporary, name);
-      removeOlderBuilds(name, prefix);
+      const dir = dirname(name);
+      const file = basename(name);
+      for (const other of readdirSync(dir)) {
+        if (other !== file && other.startsWith(prefix) && other.endsWith(suffix))
+          rmSync(join(dir, other), { force: true });
+      }
     } catch {
       // a cache is a nicety
     }
   };
   setTimeout(save, SAVE_AFTER_MS).unref();
   process.once('exit', save);
-}
-
-/**
- * The start of a cache file's name: the script's name and a hash of its path, so that the copies of
- * rxpool in two projects keep a file each.
- */
-function cachePrefix(file: string): string {
-  return `${basename(file)}-${fnv(file)}-`;
-}
-
-/**
- * Removes the files this one replaces: those of earlier builds of the same script (another size or
- * modification time) for the same Node version and flags. Others may still be in use.
- */
-function removeOlderBuilds(name: string, prefix: string): void {
-  const dir = dirname(name);
-  const file = basename(name);
-  const suffix = `-${runtimeKey()}.bin`;
-  for (const other of readdirSync(dir)) {
-    if (other !== file && other.startsWith(prefix) && other.endsWith(suffix)) rmSync(join(dir, other), { force: true });
-  }
-}
-
-/** What else the code depends on: V8 (by Node's version), the architecture and the flags. */
-function runtimeKey(): string {
-  return `${process.version}-${process.arch}-${fnv(`${process.execArgv.join(' ')}|${process.env.NODE_OPTIONS ?? ''}`)}`;
 }
 
 /** FNV-1a, in hex: a short, stable name for a string (V8 checks what it stands for again anyway). */
