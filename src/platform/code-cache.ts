@@ -66,7 +66,7 @@ export function requireWithCodeCache(file: string, dir: string | null): unknown 
   if (dir === null) return require(file);
   // <script>-<path hash>-<size>-<mtime>-<Node version>-<arch>-<flags hash>.bin
   const prefix = `${basename(file)}-${fnv(file)}-`;
-  const suffix = `-${process.version}-${process.arch}-${fnv(`${process.execArgv.join(' ')}|${process.env.NODE_OPTIONS ?? ''}`)}.bin`;
+  const suffix = `-${process.version}-${process.arch}-${fnv(runtimeFlags())}.bin`;
   let name: string;
   let source: string;
   try {
@@ -124,8 +124,13 @@ function saveLater(script: Script, name: string, prefix: string, suffix: string)
   process.once('exit', save);
 }
 
-/** FNV-1a, in hex: a short, stable name for a string (V8 checks what it stands for again anyway). */
-function fnv(text: string): string {
+/** The flags this process runs with (V8's compiled code depends on them). */
+export function runtimeFlags(): string {
+  return `${process.execArgv.join(' ')}|${process.env.NODE_OPTIONS ?? ''}`;
+}
+
+/** FNV-1a, in hex: a short, stable name for a string (what it stands for is checked again when read). */
+export function fnv(text: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return hash.toString(16);

@@ -15,3 +15,6 @@ export const WORKER_BOOT = join(DIST_DIR, 'worker', 'boot.js');
 
 /** acorn, minified by the build (absent when running from the sources). */
 export const MINIFIED_ACORN = join(DIST_DIR, 'shipping', 'acorn.js');
+
+/** The library's bundle: what a build of rxpool is known by (its size and modification time). */
+export const LIBRARY_BUNDLE = join(DIST_DIR, 'rxpool.js');

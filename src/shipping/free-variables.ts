@@ -10,6 +10,7 @@ import type { Expression, Options, Program } from 'acorn';
 import { SerializationError } from '../errors.js';
 import { codeCacheDirectory, requireWithCodeCache } from '../platform/code-cache.js';
 import { MINIFIED_ACORN } from '../platform/layout.js';
+import { storeAnalysis, storedAnalysis } from './check-store.js';
 import { WORKER_HELPERS } from './helper-names.js';
 import { plainlyClosed } from './quick-scan.js';
 import { analyzeScopes } from './scope-analysis.js';
@@ -85,7 +86,7 @@ export function analyzeFunction(source: string): FunctionAnalysis {
   analyses++;
   // The scan trusts the source to be valid JavaScript; V8 checks that in microseconds.
   if (plainlyClosed(source, commonWorkerGlobals(), HELPERS) && v8SyntaxError(source) === undefined) return NOTHING;
-  return parsedAnalysis(source);
+  return storedAnalysis(source) ?? storeAnalysis(source, parsedAnalysis(source));
 }
 
 /** {@link analyzeFunction} by a full parse, whatever the source. */
