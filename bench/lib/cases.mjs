@@ -21,7 +21,7 @@ const WHOAMI_SLEEP_MS = 20;
  * @typedef {{
  *   title: string, measures: string, params: { full: any, quick: any }, metrics: Metric[],
  *   rows: Row[], floors?: Floor[], timeoutMs: (p: any) => number, runs?: number,
- *   rowBudgetSeconds?: number, nodeArgs?: string[], outcomes?: boolean,
+ *   rowBudgetSeconds?: number, targetKinds?: string[], nodeArgs?: string[], outcomes?: boolean,
  *   stopOnFailure?: boolean, run: (pool: any, p: any, row: Row) => Promise<any>
  * }} Case
  */
@@ -111,6 +111,8 @@ export const CASES = {
       quick: { sizes: [2_000, 10_000], warm: 1_000, concurrency: 256 },
     },
     rowBudgetSeconds: 20,
+    // Its targets compare rxpool with the best thread peer too.
+    targetKinds: ['process', 'thread'],
     metrics: [
       { key: 'perSecSmall', label: '20k: tasks/s', better: 'higher', ratio: true, digits: 0 },
       { key: 'perSecLarge', label: '100k: tasks/s', better: 'higher', ratio: true, digits: 0 },
