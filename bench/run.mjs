@@ -129,21 +129,19 @@ async function runCase(caseId) {
   const runs = runsFor(spec);
   for (const row of rows) row.maxRuns = runs;
   log(`\n## ${spec.title}  (${rows.length} rows × ${runs} runs)`);
-  const measure = async (row, label) => {
-    const t0 = performance.now();
-    const result = row.floor ? await measureFloor(row.floor, params) : await measureRow(caseId, row.id, params);
-    row.runs.push(result);
-    log(`[${caseId}] ${label} ${row.id}: ${describe(spec, result)} (${fmtSeconds(performance.now() - t0)})`);
-    // A pool that hangs or breaks does so every time: measure it once, not five times.
-    if (spec.stopOnFailure && (result.failed || !result.ok)) row.stopped = true;
-    return t0;
-  };
   for (let r = 0; r < runs; r++) {
     // Rotate the order each run, so no row always runs first (or right after the heaviest one).
     const order = rows.map((_, i) => rows[(i + r) % rows.length]);
     for (const row of order) {
       if (row.stopped || row.runs.length >= row.maxRuns) continue;
-      const t0 = await measure(row, `run ${r + 1}/${runs}`);
+      const t0 = performance.now();
+      const result = row.floor ? await measureFloor(row.floor, params) : await measureRow(caseId, row.id, params);
+      row.runs.push(result);
+      log(
+        `[${caseId}] run ${r + 1}/${runs} ${row.id}: ${describe(spec, result)} (${fmtSeconds(performance.now() - t0)})`,
+      );
+      // A pool that hangs or breaks does so every time: measure it once, not five times.
+      if (spec.stopOnFailure && (result.failed || !result.ok)) row.stopped = true;
       // Time budget: a row other than rxpool's main one gets at most `rowBudgetSeconds` in this
       // case; after its first run, its run count is lowered to fit (at least 1). Not with --runs.
       const budget = spec.rowBudgetSeconds;
@@ -157,21 +155,7 @@ async function runCase(caseId) {
         }
       }
     }
-  }
-  // A target met or missed against one run of its best peer would rest on that run's noise: a row
-  // the budget cut gets runs back, up to CONTENDER_RUNS, when it is of a kind the case's targets
-  // compare with and came within 20% of rxpool on some measure. The others stay cut.
-  const rx = rows.find((row) => row.id === 'rxpool');
-  for (const row of rows) {
-    if (!row.reduced || row.stopped || !(spec.targetKinds ?? ['process']).includes(row.kind)) continue;
-    const close = (metric) => {
-      const mine = summarize(spec, row.runs)[metric.key]?.median;
-      return (speed(metric, mine, rx && summarize(spec, rx.runs)[metric.key]?.median) ?? 0) >= 0.8;
-    };
-    if (!spec.metrics.some((metric) => metric.ratio && close(metric))) continue;
-    const cut = row.runs.length;
-    while (!row.stopped && row.runs.length < Math.min(runs, CONTENDER_RUNS)) await measure(row, 'contender run');
-    if (row.runs.length > cut) row.reduced += `; ${row.runs.length} runs as it came within 20% of rxpool`;
+    if (r === 0 && !opts.runs) restoreContenders(spec, rows, runs, caseId);
   }
   for (const row of rows) {
     row.summary = summarize(spec, row.runs);
@@ -181,6 +165,26 @@ async function runCase(caseId) {
   }
   addRatios(spec, rows);
   return { title: spec.title, measures: spec.measures, params, runs, rows };
+}
+
+/**
+ * A target met or missed against one run of its best peer would rest on that run's noise. After
+ * the first round, a row the budget cut gets up to CONTENDER_RUNS runs back when it is of a kind
+ * the case's targets compare with and its first run came within 20% of rxpool's on some measure;
+ * they come in the next rounds, interleaved with rxpool's. The others stay cut.
+ */
+function restoreContenders(spec, rows, runs, caseId) {
+  const rx = rows.find((row) => row.id === 'rxpool');
+  const first = (row, metric) => (row.runs[0]?.ok ? row.runs[0][metric.key] : undefined);
+  for (const row of rows) {
+    if (!row.reduced || row.stopped || !(spec.targetKinds ?? ['process']).includes(row.kind)) continue;
+    const close = (metric) => metric.ratio && (speed(metric, first(row, metric), rx && first(rx, metric)) ?? 0) >= 0.8;
+    const back = Math.min(runs, CONTENDER_RUNS);
+    if (row.maxRuns >= back || !spec.metrics.some(close)) continue;
+    row.maxRuns = back;
+    row.reduced += `; ${back} runs as its first came within 20% of rxpool's`;
+    log(`[${caseId}] ${row.id}: ${back} runs, as its first came within 20% of rxpool's`);
+  }
 }
 
 function measureRow(caseId, rowId, params) {
