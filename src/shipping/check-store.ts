@@ -1,7 +1,7 @@
 /**
  * The full closure check's verdicts, kept between runs: a script that runs again checks its
  * functions without loading the parser. The parser's load, its first parse and the worker globals'
- * list cost the parent's first `submit` 10–25 ms of CPU (Node 20, 2 cores), taken from the workers
+ * list cost the parent's first `submit` 12–23 ms of CPU (Node 20, 2 cores), taken from the workers
  * that boot at the same moment.
  *
  * Verdicts live in `checks/` of the code cache's directory (see platform/code-cache.ts: this user's
