@@ -107,9 +107,7 @@ function saveLater(script: Script, name: string, prefix: string, suffix: string)
     saved = true;
     process.off('exit', save);
     try {
-      const temporary = `${name}.${process.pid}.tmp`;
-      writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
-      renameSync(temporary, name);
+      writePrivately(name, script.createCachedData());
       const dir = dirname(name);
       const file = basename(name);
       for (const other of readdirSync(dir)) {
@@ -122,6 +120,16 @@ function saveLater(script: Script, name: string, prefix: string, suffix: string)
   };
   setTimeout(save, SAVE_AFTER_MS).unref();
   process.once('exit', save);
+}
+
+/**
+ * Writes `file` readable by this user only, whole or not at all: a reader in another process
+ * never sees it half written. Throws as `writeFileSync` does.
+ */
+export function writePrivately(file: string, data: string | NodeJS.ArrayBufferView): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, data, { mode: 0o600 });
+  renameSync(temporary, file);
 }
 
 /** The flags this process runs with (V8's compiled code depends on them). */

@@ -12,9 +12,9 @@
  * or does not hold a verdict's shape is ignored, and anything that fails here only means parsing.
  * @module
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { codeCacheDirectory, fnv, runtimeFlags } from '../platform/code-cache.js';
+import { codeCacheDirectory, fnv, runtimeFlags, writePrivately } from '../platform/code-cache.js';
 import { LIBRARY_BUNDLE } from '../platform/layout.js';
 import type { FunctionAnalysis } from './free-variables.js';
 
@@ -73,12 +73,8 @@ export function storeAnalysis(source: string, analysis: FunctionAnalysis): Funct
   const file = fileFor(source);
   if (file === null) return analysis;
   try {
-    const temporary = `${file}.${process.pid}.tmp`;
     const { syntaxError, ...rest } = analysis;
-    writeFileSync(temporary, JSON.stringify({ source, analysis: { ...rest, syntaxError: syntaxError ?? null } }), {
-      mode: 0o600,
-    });
-    renameSync(temporary, file);
+    writePrivately(file, JSON.stringify({ source, analysis: { ...rest, syntaxError: syntaxError ?? null } }));
     prune(dirname(file));
   } catch {
     // a store is a nicety
