@@ -29,6 +29,16 @@ function rows(n: number, extra: (i: number) => Record<string, unknown> = () => (
   }));
 }
 
+/**
+ * A value whose codes need more than 16 bits: integers at and past the surrogate range and the
+ * int32 limits, a list longer than 0xd800, and a repeat of a short string met past that index.
+ */
+function wideValue(): unknown {
+  const edges = [0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xffff, 0x10000, 2 ** 31 - 1, -(2 ** 31), -1];
+  const names = Array.from({ length: 0xd900 }, (_, i) => `n${i}`);
+  return { edges: rows(200, (i) => ({ n: edges[i % edges.length] })), names, again: [names[0], names[0xd8ff], 'a'] };
+}
+
 /** What the receiver gets when `value` is packed (undefined: it was not), through a real clone. */
 function throughPacking(value: unknown): { value: unknown } | undefined {
   const packed = pack(value);
@@ -96,6 +106,26 @@ describe('which values are packed', () => {
       Object.getPrototypeOf(back[120]),
       Object.prototype,
       'a null-prototype object arrives as structured clone gives it',
+    );
+  });
+
+  test('integers, lengths and string indices past 16 bits come back exact', () => {
+    const back = throughPacking(wideValue());
+    assert.ok(back, 'packed');
+    assert.deepStrictEqual(back.value, wideValue());
+  });
+
+  test('a short string repeated in a value is sent once; a long one each time', () => {
+    const long = 'x'.repeat(100);
+    const packed = pack(rows(500, () => ({ note: long })));
+    assert.ok(packed);
+    const strings = packed[2];
+    assert.equal(strings.filter((s) => s === 'a').length, 1, 'a tag');
+    assert.equal(strings.filter((s) => s === long).length, 500, 'a long string is not looked up');
+    assert.equal(strings.length, 500 + 2 + 500, 'each name, each tag once, each note');
+    assert.deepStrictEqual(
+      unpack(structuredClone(packed)),
+      rows(500, () => ({ note: long })),
     );
   });
 
@@ -294,6 +324,12 @@ describe('round trips through workers', T, () => {
         streamed,
         [0, 1, 2].map((p) => Array.from({ length: 50 }, (_, i) => ({ p, i }))),
       );
+    }),
+  );
+
+  test('integers, lengths and string indices past 16 bits cross the channel exact, both ways', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      assert.deepStrictEqual(await executor.submit(echo, wideValue()), wideValue());
     }),
   );
 

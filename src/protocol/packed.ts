@@ -1,8 +1,8 @@
 /**
  * Plain data, packed: values made only of plain objects and arrays of strings, numbers, booleans,
  * null and undefined (rows, API records, lists of numbers) cross as four flat parts instead of a
- * tree: a list of structure codes, every number in one `Float64Array`, every string in one list, and
- * each object shape's keys once. V8's serializer writes such a tree value by value (a tag and a
+ * tree: a list of structure codes (in one string), every number in one `Float64Array`, every string in
+ * one list, and each object shape's keys once. V8's serializer writes such a tree value by value (a tag and a
  * boxed number per double) and its deserializer rebuilds each object key by key; the packed parts
  * are copied nearly as they are, and objects of one shape are rebuilt by one object literal, compiled
  * once per shape.
@@ -17,7 +17,17 @@ import { types } from 'node:util';
 import { define } from '../shipping/codec.js';
 
 /** A packed value: structure codes, numbers, strings, and the keys of each object shape. */
-export type Packed = [codes: Int32Array, numbers: Float64Array, strings: string[], shapes: string[][]];
+export type Packed = [codes: string, numbers: Float64Array, strings: string[], shapes: string[][]];
+
+/**
+ * The codes travel as a string, one UTF-16 unit per code below ESCAPE, else ESCAPE and the code's
+ * two 16-bit halves. A string is heap memory, freed by the young generation's quick collections; a
+ * typed array's bytes are external memory, and in a parent that receives many packed values at once
+ * (records by the thousand) that external memory brought V8's full collections over the whole heap,
+ * each as long as a second with a gigabyte of results alive. The units are copied as they are, lone
+ * surrogates included (structured clone and Buffer's `utf16le` both keep them).
+ */
+const ESCAPE = 0xd800;
 
 const Code = {
   /** Followed by the shape's index; then the shape's property values, in order. */
@@ -36,7 +46,17 @@ const Code = {
   False: 8,
   Null: 9,
   Undefined: 10,
+  /** Followed by an index into the strings: a short string met before in this value. */
+  Again: 11,
 } as const;
+
+/**
+ * Strings up to this length are sent once per value, and each repeat refers to the first. Records
+ * repeat their short strings (tags, enums, categories): sent once, they are deserialized once and
+ * the rebuilt records share one string, as JSON.parse (which internalizes short strings) makes them
+ * share. Longer strings rarely repeat, and hashing them would cost a pass over each.
+ */
+const MAX_SHARED_LENGTH = 32;
 
 /** Deeper than this, packing gives up: deep chains are not what it is for. */
 const MAX_DEPTH = 200;
@@ -64,7 +84,7 @@ export function pack(value: unknown): Packed | undefined {
   } catch {
     return undefined; // a getter threw
   }
-  const packer = new Packer(spare ?? [new Int32Array(1024), new Float64Array(256)]);
+  const packer = new Packer(spare ?? [new Int32Array(1024), new Float64Array(256), new Uint16Array(1024)]);
   spare = undefined; // a getter that packs meanwhile gets buffers of its own
   try {
     return packer.pack(value);
@@ -72,7 +92,7 @@ export function pack(value: unknown): Packed | undefined {
     return undefined;
   } finally {
     const buffers = packer.buffers;
-    if (buffers[0].byteLength + buffers[1].byteLength <= KEEP_BYTES) spare = buffers;
+    if (buffers[0].byteLength + buffers[1].byteLength + buffers[2].byteLength <= KEEP_BYTES) spare = buffers;
   }
 }
 
@@ -83,19 +103,23 @@ export function pack(value: unknown): Packed | undefined {
 let spare: Buffers | undefined;
 /** Larger buffers than this are not kept: a rare huge value should not hold its memory for good. */
 const KEEP_BYTES = 1 << 20;
-type Buffers = [codes: Int32Array, numbers: Float64Array];
+type Buffers = [codes: Int32Array, numbers: Float64Array, units: Uint16Array];
 
 /** The value {@link pack} packed, rebuilt. */
 export function unpack([codes, numbers, strings, shapes]: Packed): unknown {
   let at = 0;
   let number = 0;
   let string = 0;
+  const next = (): number => {
+    const unit = codes.charCodeAt(at++);
+    return unit < ESCAPE ? unit : (codes.charCodeAt(at++) << 16) | codes.charCodeAt(at++);
+  };
   // Per shape: its builder; `null` once it was met here and built key by key; `undefined` before.
   const builders: Array<Builder | null | undefined> = new Array(shapes.length);
   const read = (): unknown => {
-    switch (codes[at++]) {
+    switch (next()) {
       case Code.Object: {
-        const shape = codes[at++] as number;
+        const shape = next();
         const keys = shapes[shape] as string[];
         let builder = builders[shape];
         if (!builder) {
@@ -107,23 +131,25 @@ export function unpack([codes, numbers, strings, shapes]: Packed): unknown {
       // Arrays are made at their final length and filled: `push` leaves spare capacity behind (16
       // slots in a 3-element array), memory that the results would hold for as long as they live.
       case Code.Array: {
-        const length = codes[at++] as number;
+        const length = next();
         const array: unknown[] = new Array(length);
         for (let i = 0; i < length; i++) array[i] = read();
         return array;
       }
       case Code.Numbers: {
-        const length = codes[at++] as number;
+        const length = next();
         const array: number[] = new Array(length);
         for (let i = 0; i < length; i++) array[i] = numbers[number++] as number;
         return array;
       }
       case Code.String:
         return strings[string++];
+      case Code.Again:
+        return strings[next()];
       case Code.Number:
         return numbers[number++];
       case Code.Int:
-        return codes[at++];
+        return next();
       case Code.True:
         return true;
       case Code.False:
@@ -133,7 +159,7 @@ export function unpack([codes, numbers, strings, shapes]: Packed): unknown {
       case Code.Undefined:
         return undefined;
       default:
-        throw new TypeError(`packed value: unknown code ${codes[at - 1]} at ${at - 1}`);
+        throw new TypeError(`packed value: unknown code ${codes.charCodeAt(at - 1)} at ${at - 1}`);
     }
   };
   return read();
@@ -144,7 +170,7 @@ export function unpack([codes, numbers, strings, shapes]: Packed): unknown {
  * went on the byte lane is `null` here, and adds nothing.
  */
 export function packedSize([codes, numbers, strings]: Packed): number {
-  let bytes = (codes?.byteLength ?? 0) + (numbers?.byteLength ?? 0);
+  let bytes = 2 * codes.length + (numbers?.byteLength ?? 0);
   for (const string of strings) bytes += string.length;
   return bytes;
 }
@@ -188,34 +214,57 @@ class Packer {
   #codes: Int32Array;
   #at = 0;
   #numbers: Float64Array;
+  #units: Uint16Array;
   #count = 0;
   readonly #strings: string[] = [];
+  /** Where each short string is in the strings (see MAX_SHARED_LENGTH). */
+  readonly #stringIds = new Map<string, number>();
   readonly #shapes: string[][] = [];
   readonly #shapeIds = new Map<string, number>();
   /** The last shape seen at each depth: the next object there (a sibling record) likely has it too. */
   readonly #recent: Array<Shape | undefined> = [];
   readonly #seen = new Set<object>();
 
-  constructor([codes, numbers]: Buffers) {
+  constructor([codes, numbers, units]: Buffers) {
     this.#codes = codes;
     this.#numbers = numbers;
+    this.#units = units;
   }
 
   /** The buffers as they are now (grown, perhaps), to keep for the next packing. */
   get buffers(): Buffers {
-    return [this.#codes, this.#numbers];
+    return [this.#codes, this.#numbers, this.#units];
   }
 
   pack(root: object): Packed | undefined {
     if (!this.#container(root, 0)) return undefined;
-    return [this.#codes.slice(0, this.#at), this.#numbers.slice(0, this.#count), this.#strings, this.#shapes];
+    return [this.#encodedCodes(), this.#numbers.slice(0, this.#count), this.#strings, this.#shapes];
+  }
+
+  /** The codes as a string (see ESCAPE). */
+  #encodedCodes(): string {
+    const codes = this.#codes;
+    const n = this.#at;
+    // At most three units per code; most take one.
+    if (this.#units.length < 3 * n) this.#units = new Uint16Array(Math.max(2 * this.#units.length, 3 * n));
+    const units = this.#units;
+    let length = 0;
+    for (let i = 0; i < n; i++) {
+      const code = codes[i] as number;
+      if (code >= 0 && code < ESCAPE) units[length++] = code;
+      else {
+        units[length++] = ESCAPE;
+        units[length++] = code >>> 16;
+        units[length++] = code & 0xffff;
+      }
+    }
+    return Buffer.from(units.buffer, units.byteOffset, 2 * length).toString('utf16le');
   }
 
   #value(item: unknown, depth: number): boolean {
     switch (typeof item) {
       case 'string':
-        this.#code(Code.String);
-        this.#strings.push(item);
+        this.#string(item);
         return true;
       case 'number':
         if ((item | 0) === item && (item !== 0 || 1 / item > 0)) this.#code2(Code.Int, item);
@@ -239,6 +288,19 @@ class Packer {
       default:
         return false; // bigint, symbol, function
     }
+  }
+
+  #string(value: string): void {
+    if (value.length <= MAX_SHARED_LENGTH) {
+      const id = this.#stringIds.get(value);
+      if (id !== undefined) {
+        this.#code2(Code.Again, id);
+        return;
+      }
+      this.#stringIds.set(value, this.#strings.length);
+    }
+    this.#code(Code.String);
+    this.#strings.push(value);
   }
 
   #container(value: object, depth: number): boolean {
