@@ -175,6 +175,14 @@ describe('oversubscription', T, () => {
       assert.deepEqual(env, { uv: share, omp: '7', blas: share, mkl: share });
     }),
   );
+
+  test('a single worker gets every CPU this process may use', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const uv = await executor.submit(() => process.env.UV_THREADPOOL_SIZE);
+      const { cpuCount } = await import('rxpool');
+      assert.equal(uv, String(cpuCount()));
+    }),
+  );
 });
 
 describe('queue bound and statistics', T, () => {

@@ -7,7 +7,7 @@ import { argumentsError } from '../engine/task-errors.js';
 import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, SerializationError, ShutdownExecutorError } from '../errors.js';
 import { CODE_CACHE_VARIABLE, codeCacheDirectory } from '../platform/code-cache.js';
-import { cpuCount } from '../platform/cpu-count.js';
+import { cpuShare } from '../platform/cpu-count.js';
 import { WORKER_BOOT } from '../platform/layout.js';
 import { workerFlags } from '../platform/runtime.js';
 import { BehaviorSubject, Observable, Subject, switchMap } from '../rx/rxjs.js';
@@ -135,7 +135,6 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       cwd: this.#options.cwd,
       initializer: initializer && { fn: this.#functions.resolve(initializer), args: initArgs },
     };
-    const cpus = cpuCount();
     this.#finished = new Promise((resolve) => {
       this.#tasks
         .pipe(
@@ -144,7 +143,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
             maxWorkers$: this.#open$.pipe(switchMap((open) => (open ? this.#maxWorkers$ : [0]))),
             control$: this.#control,
             spawn: (workerId, commands) =>
-              workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId, cpus) }, workerId, commands),
+              workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId) }, workerId, commands),
             minWorkers: this.#options.minWorkers,
             idleTimeout: this.#options.idleTimeout,
             maxTasksPerWorker: this.#options.maxTasksPerWorker,
@@ -362,9 +361,9 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   readonly #cancel = (task: Task): void => this.#control.next({ kind: 'cancel', task });
 
   /** The environment of worker `workerId`: its id, and a fair share of CPUs for native thread pools. */
-  #workerEnv(base: NodeJS.ProcessEnv, workerId: number, cpus: number): NodeJS.ProcessEnv {
+  #workerEnv(base: NodeJS.ProcessEnv, workerId: number): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...base, RXPOOL_WORKER_ID: String(workerId) };
-    const share = String(Math.max(1, Math.floor(cpus / this.maxWorkers)));
+    const share = String(cpuShare(this.maxWorkers));
     for (const name of THREAD_VARIABLES) {
       if (!(name in this.#options.env) && process.env[name] === undefined) env[name] = share;
     }
