@@ -4,6 +4,7 @@ import { InitializerError, SerializationError } from '../errors.js';
 import { PARENT_DEATH_VARIABLE, workerLaunch } from '../platform/parent-death.js';
 import { killTree } from '../platform/process-tree.js';
 import { hasByteLane, sendChecked, unrefChannel } from '../platform/runtime.js';
+import { alignedBatch, withoutPadding } from '../protocol/align.js';
 import { FrameReader, joinLane, LANE_FD_VARIABLE, LaneJoin, splitLane, writeFrames } from '../protocol/byte-lane.js';
 import { type ChunkValues, eachChunkItem } from '../protocol/chunk-values.js';
 import {
@@ -152,7 +153,7 @@ class WorkerConnection {
     });
     if (child.pid === undefined) return;
     this.#forget = killOnExit(child);
-    child.on('message', (batch: WorkerMessage[]) => this.#receive(batch));
+    child.on('message', (batch: Array<WorkerMessage | string>) => this.#receive(withoutPadding(batch)));
     const lane = child.stdio[LANE_FD] as Socket | null | undefined;
     if (lane) {
       this.#lane = lane;
@@ -287,7 +288,7 @@ class WorkerConnection {
 
   #sendBatch(child: ChildProcess, items: Array<Task | number>, batch: ParentMessage[]): void {
     try {
-      sendChecked(child, batch);
+      sendChecked(child, alignedBatch(batch));
       for (const item of items) this.#delivered(item);
     } catch {
       for (const item of items) if (typeof item !== 'number') this.#laneViews.delete(item);

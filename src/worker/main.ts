@@ -6,6 +6,7 @@
  */
 
 import { sendChecked } from '../platform/runtime.js';
+import { withoutPadding } from '../protocol/align.js';
 import type { ParentMessage, WorkerMessage } from '../protocol/messages.js';
 import { FromWorker } from '../protocol/messages.js';
 import { installHelpers } from './helpers.js';
@@ -44,7 +45,7 @@ export function startWorker(importModule: ImportFunction): void {
       reallyExit.call(process, code);
     };
   }
-  process.on('message', (batch: ParentMessage[]) => inbox.batch(batch));
+  process.on('message', (batch: Array<ParentMessage | string>) => inbox.batch(withoutPadding(batch)));
   const onLeftover = (error: unknown) => {
     if (!process.connected) process.exit(0);
     runner.leftover(error);

@@ -1,4 +1,5 @@
 import { SerializationError } from '../errors.js';
+import { alignedBatch } from '../protocol/align.js';
 import { type LaneSink, splitLane, writeFrames } from '../protocol/byte-lane.js';
 import { FromWorker, type WorkerMessage } from '../protocol/messages.js';
 import { BATCH_BYTES, payloadSize } from '../protocol/payload.js';
@@ -60,7 +61,7 @@ export class Outbox {
     this.#batch = [];
     this.#bytes = 0;
     try {
-      this.#send(batch);
+      this.#send(alignedBatch(batch) as WorkerMessage[]);
     } catch {
       // Some value in the batch cannot be cloned: send one by one so only the culprit fails.
       for (let i = 0; i < batch.length; i++) this.#sendAlone(batch[i] as WorkerMessage, frames?.[i]);
