@@ -117,7 +117,8 @@ export function unpack([codes, numbers, strings, shapes]: Packed): unknown {
   // Per shape: its builder; `null` once it was met here and built key by key; `undefined` before.
   const builders: Array<Builder | null | undefined> = new Array(shapes.length);
   const read = (): unknown => {
-    switch (next()) {
+    // A structure code is always one unit; only operands (shapes, lengths, integers, indices) may be escaped.
+    switch (codes.charCodeAt(at++)) {
       case Code.Object: {
         const shape = next();
         const keys = shapes[shape] as string[];
