@@ -2,7 +2,7 @@
  * Shutdown, lifecycle events, and the promise that no worker process outlives its reason to exist.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ const { workerFlags } = requireDist<typeof import('../dist/platform/runtime.js')
 const { workerLaunch } = requireDist<typeof import('../dist/platform/parent-death.js')>('platform/parent-death.js');
 /** How workers started by this process (with `env`) die with it. */
 const parentDeath = (env: NodeJS.ProcessEnv = process.env) => workerLaunch('node', [], env).how;
-const { needsWatchdog } = requireDist<typeof import('../dist/worker/watchdog.js')>('worker/watchdog.js');
+const { needsWatchdog, startedBy } = requireDist<typeof import('../dist/worker/watchdog.js')>('worker/watchdog.js');
 /** Linux only: the test reads the process tree from /proc. */
 const LINUX = { ...T, skip: process.platform === 'linux' ? false : 'reads the process tree from /proc (Linux)' };
 /** POSIX only: on Windows an orphan keeps its parent pid, so the watchdog cannot see its parent die. */
@@ -356,6 +356,45 @@ describe('no orphans', T, () => {
       ]);
     },
   );
+
+  test('a worker whose parent is already gone when it starts ends before it runs anything', T, async () => {
+    const boot = fileURLToPath(new URL('../dist/worker/boot.js', import.meta.url));
+    // The parent's pid says who started the worker; a worker whose parent died while it started
+    // finds another parent (here: told of one that is not its parent, as if it had been re-parented).
+    const start = (parentPid: number) =>
+      fork(boot, [], {
+        env: { ...process.env, RXPOOL_PARENT_DEATH: 'thread', RXPOOL_PARENT_PID: String(parentPid) },
+        execArgv: [],
+        serialization: 'advanced',
+        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      });
+    const orphan = start(process.pid === 1 ? 2 : 1);
+    const messages: unknown[] = [];
+    orphan.on('message', (message) => messages.push(message));
+    const [code] = (await once(orphan, 'exit')) as [number | null];
+    if (process.platform === 'win32') return; // no re-parenting there: the check is POSIX only
+    assert.equal(code, 0);
+    assert.deepEqual(messages, [], 'it never said it was ready');
+    const child = start(process.pid);
+    const [ready] = (await once(child, 'message')) as [unknown[][]];
+    assert.equal(ready[0]?.[0], 1, 'with its real parent it starts');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  });
+
+  test('startedBy: the parent passed in the environment, and whether it is gone', T, () => {
+    const posix = process.platform !== 'win32';
+    const env: NodeJS.ProcessEnv = { RXPOOL_PARENT_PID: String(process.ppid) };
+    assert.deepEqual(startedBy(env), { parent: process.ppid, gone: false });
+    assert.equal(env.RXPOOL_PARENT_PID, undefined, 'the variable is not passed on to what a task starts');
+    assert.deepEqual(startedBy({ RXPOOL_PARENT_PID: String(process.pid) }), { parent: process.pid, gone: posix });
+    assert.deepEqual(startedBy({ RXPOOL_PARENT_PID: String(process.pid), RXPOOL_PARENT_DEATH: 'none' }), {
+      parent: process.pid,
+      gone: false,
+    });
+    assert.deepEqual(startedBy({}), { parent: process.ppid, gone: false });
+    assert.deepEqual(startedBy({ RXPOOL_PARENT_PID: 'x' }), { parent: process.ppid, gone: false });
+  });
 
   test('parent-death: setpriv where it can set the signal; the thread otherwise; a worker knows which', T, () => {
     assert.equal(parentDeath({ RXPOOL_WATCHDOG: 'thread' }), 'thread');

@@ -1,7 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { InitializerError, SerializationError } from '../errors.js';
-import { PARENT_DEATH_VARIABLE, workerLaunch } from '../platform/parent-death.js';
+import {
+  PARENT_DEATH_VARIABLE,
+  PARENT_PID_VARIABLE,
+  type ParentDeath,
+  workerLaunch,
+} from '../platform/parent-death.js';
 import { killTree } from '../platform/process-tree.js';
 import { hasByteLane, sendChecked, unrefChannel } from '../platform/runtime.js';
 import { alignedBatch, withoutPadding } from '../protocol/align.js';
@@ -135,8 +140,8 @@ class WorkerConnection {
         execPath,
         execArgv,
         env: hasByteLane
-          ? { ...spec.env, [PARENT_DEATH_VARIABLE]: how, [LANE_FD_VARIABLE]: String(LANE_FD) }
-          : { ...spec.env, [PARENT_DEATH_VARIABLE]: how },
+          ? { ...spec.env, ...parentDeath(how), [LANE_FD_VARIABLE]: String(LANE_FD) }
+          : { ...spec.env, ...parentDeath(how) },
         cwd: spec.cwd,
         stdio: hasByteLane ? ['ignore', 'inherit', 'pipe', 'ipc', 'pipe'] : ['ignore', 'inherit', 'pipe', 'ipc'],
         serialization: 'advanced',
@@ -676,4 +681,9 @@ function decodedPartial(
     (_, values) => lists.push(values),
   );
   return lists;
+}
+
+/** What tells a worker how it dies with its parent, and which process its parent is. */
+function parentDeath(how: ParentDeath): NodeJS.ProcessEnv {
+  return { [PARENT_DEATH_VARIABLE]: how, [PARENT_PID_VARIABLE]: String(process.pid) };
 }

@@ -19,6 +19,11 @@ export type ParentDeath = 'kernel' | 'thread' | 'none';
 
 /** The environment variable that tells a worker which of the two it relies on. */
 export const PARENT_DEATH_VARIABLE = 'RXPOOL_PARENT_DEATH';
+/**
+ * The parent's pid, passed to each worker: a worker whose parent died while it was starting (before
+ * the kernel's signal was armed, or before its watchdog ran) finds another parent than this one.
+ */
+export const PARENT_PID_VARIABLE = 'RXPOOL_PARENT_PID';
 
 const SETPRIV_CANDIDATES = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv', '/usr/local/bin/setpriv'];
 

@@ -15,13 +15,15 @@ import { Outbox } from './outbox.js';
 import { installProgress } from './progress.js';
 import { type ImportFunction, useImport } from './project.js';
 import { Runner } from './runner.js';
-import { needsWatchdog, watchParent } from './watchdog.js';
+import { needsWatchdog, startedBy, watchParent } from './watchdog.js';
 
 /**
  * Starts the worker in this process. `importModule` is `import()` compiled in the file that calls
  * this one: this module may be compiled from V8's code cache, where `import()` would fail.
  */
 export function startWorker(importModule: ImportFunction): void {
+  const { parent, gone } = startedBy();
+  if (gone) process.exit(0);
   useImport(importModule);
   const lane = WorkerLane.fromEnv();
   const outbox = new Outbox((batch: WorkerMessage[]) => {
@@ -57,5 +59,5 @@ export function startWorker(importModule: ImportFunction): void {
   installProgress(globalThis, (value) => runner.progress(value));
   outbox.push(lane ? [FromWorker.Ready, 1] : [FromWorker.Ready]);
   outbox.flush();
-  if (needsWatchdog()) watchParent(process.ppid);
+  if (needsWatchdog()) watchParent(parent);
 }

@@ -1,11 +1,27 @@
 import { readFileSync } from 'node:fs';
-import { PARENT_DEATH_VARIABLE } from '../platform/parent-death.js';
+import { PARENT_DEATH_VARIABLE, PARENT_PID_VARIABLE } from '../platform/parent-death.js';
 import { supportsWatchdog } from '../platform/runtime.js';
 
 /** How often the watchdog looks for its parent. */
 const INTERVAL_MS = 500;
 /** The auxiliary vector's entry that says the kernel ran this program as a "secure" exec. */
 const AT_SECURE = 23;
+
+/**
+ * The process that started this worker (its pid, passed by the parent; else the parent now), and
+ * whether it is already gone. A parent that dies while its worker starts leaves it no way to learn
+ * of it later: the kernel's signal was not armed yet, a watchdog started now would watch the new
+ * parent, and a first task stuck in a synchronous loop (already waiting in the channel) never
+ * hears the channel close. Such a worker must end before it runs anything.
+ */
+export function startedBy(env: NodeJS.ProcessEnv = process.env): { parent: number; gone: boolean } {
+  const passed = Number(env[PARENT_PID_VARIABLE]);
+  // The variable is for this process: whatever a task starts has another parent.
+  delete env[PARENT_PID_VARIABLE];
+  if (!Number.isInteger(passed) || passed <= 0) return { parent: process.ppid, gone: false };
+  const watched = env[PARENT_DEATH_VARIABLE] !== 'none' && supportsWatchdog();
+  return { parent: passed, gone: watched && process.ppid !== passed };
+}
 
 /**
  * Whether this worker needs its watchdog thread: not when the kernel sends it SIGKILL at its
