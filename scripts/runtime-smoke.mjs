@@ -93,7 +93,8 @@ if (mode === '--forget') {
   // A script that never calls shutdown(): it must still exit, and take its workers with it.
   const executor = new ProcessPoolExecutor({ maxWorkers: 2 });
   const pids = await Promise.all([0, 1].map(() => executor.submit(() => process.pid)));
-  process.send(pids);
+  // Sent before the script's end: Deno can end the process with the message still unwritten.
+  await new Promise((resolve) => process.send(pids, resolve));
   // Nothing else: the process ends here with an idle pool.
 } else if (mode === '--orphan') {
   // A parent killed while its worker is stuck in a synchronous loop: the worker must not live on.
