@@ -60,16 +60,27 @@ function alignable(message: readonly unknown[]): [view: ArrayBufferView, fields:
   // A result, a streamed or progress value: [tag, taskId, value].
   if (message.length === 3) {
     const value = message[2];
-    return ArrayBuffer.isView(value) ? [value, smiBytes(message[0]) + smiBytes(message[1])] : undefined;
+    return ArrayBuffer.isView(value) ? [value, fieldBytes(message[0], message[1])] : undefined;
   }
   // A task with one argument, its function already in the worker: [tag, taskId, fnId, [value], undefined, mode].
   const args = message[3];
   if (message.length !== 6 || message[4] !== undefined || !Array.isArray(args) || args.length !== 1) return undefined;
   const value: unknown = args[0];
   if (!ArrayBuffer.isView(value)) return undefined;
-  const fields = [smiBytes(message[0]), smiBytes(message[1]), smiBytes(message[2])];
+  const fields = fieldBytes(message[0], message[1], message[2]);
   // The arguments' array: a tag and a one-byte length.
-  return [value, fields.includes(-1) ? -1 : (fields[0] as number) + (fields[1] as number) + (fields[2] as number) + 2];
+  return [value, fields < 0 ? -1 : fields + 2];
+}
+
+/** Bytes of small-integer fields in a row; -1 if any is not one (the count gives up). */
+function fieldBytes(...fields: unknown[]): number {
+  let bytes = 0;
+  for (const field of fields) {
+    const size = smiBytes(field);
+    if (size < 0) return -1;
+    bytes += size;
+  }
+  return bytes;
 }
 
 /** `batch` without the padding string {@link alignedBatch} may have put first. */
