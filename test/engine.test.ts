@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, from, lastValueFrom, NEVER, ReplaySubject, Subject, toArray } from 'rxjs';
 import type { WorkerEvent } from 'rxpool';
-import type { WorkerCommand, WorkerSpec } from '../dist/engine/worker-process.js';
+import type { WorkerSpec } from '../dist/engine/launch.js';
+import type { WorkerCommand } from '../dist/engine/worker-process.js';
 import { isAlive, requireDist, waitForExit } from './support/pool.js';
 
 // Through require: Deno would load some of these CommonJS files as ES modules if imported.

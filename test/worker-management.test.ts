@@ -21,9 +21,21 @@ import {
   TaskTimeoutError,
   type WorkerEvent,
 } from 'rxpool';
-import { nextTurn, range, runtime, until, untilCount, withExecutor } from './support/pool.js';
+import {
+  childWorkerPids,
+  isAlive,
+  nextTurn,
+  range,
+  runtime,
+  until,
+  untilCount,
+  waitForExit,
+  withExecutor,
+  withRecorded,
+} from './support/pool.js';
 
 const T = { timeout: 30_000 };
+const noProc = process.platform === 'linux' ? false : 'lists processes from /proc (Linux)';
 const MB = 1024 * 1024;
 
 describe('initializer', T, () => {
@@ -348,6 +360,37 @@ describe('minWorkers', T, () => {
       assert.equal(executor.stats().workers.length, 1, 'growing maxWorkers starts no worker beyond minWorkers');
     }),
   );
+
+  // They boot while the constructor, and whatever the program does next, go on.
+  test('are forked in the constructor, and are the workers the pool then uses', { ...T, skip: noProc }, () => {
+    const executor = new ProcessPoolExecutor({ maxWorkers: 3, minWorkers: 2, execArgv: [] });
+    const forked = childWorkerPids();
+    return withRecorded(executor, async (recorded) => {
+      assert.equal(forked.length, 2, 'two worker processes exist as soon as the constructor returns');
+      const ready = await untilCount(recorded, isReady, 2);
+      assert.deepEqual(ready.map((e) => e.pid).sort(), [...forked].sort());
+      assert.equal(recorded.events.filter((e) => e.type === 'spawned').length, 2, 'no other worker was started');
+      assert.deepEqual(await recorded.executor.submit(() => 'ran'), 'ran');
+    });
+  });
+
+  test('those forked for a pool shut down or shrunk at once are killed', { ...T, skip: noProc }, async () => {
+    const closed = new ProcessPoolExecutor({ maxWorkers: 2, minWorkers: 2, execArgv: [] });
+    const forked = childWorkerPids();
+    await closed.shutdown();
+    assert.equal(forked.length, 2);
+    for (const pid of forked) assert.equal(isAlive(pid), false, `forked worker ${pid} outlived shutdown()`);
+
+    const shrunk = new ProcessPoolExecutor({ maxWorkers: 2, minWorkers: 2, execArgv: [] });
+    const [first, second] = childWorkerPids();
+    shrunk.resize(1);
+    await withRecorded(shrunk, async (recorded) => {
+      const [ready] = await untilCount(recorded, isReady, 1);
+      assert.equal(ready?.pid, first, 'the first one forked became worker 1');
+      await waitForExit(second as number, 2000);
+      assert.equal(shrunk.stats().workers.length, 1);
+    });
+  });
 
   test('is checked at construction', () => {
     assert.throws(

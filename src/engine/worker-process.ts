@@ -1,16 +1,10 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { InitializerError, SerializationError } from '../errors.js';
-import {
-  PARENT_DEATH_VARIABLE,
-  PARENT_PID_VARIABLE,
-  type ParentDeath,
-  workerLaunch,
-} from '../platform/parent-death.js';
 import { killTree } from '../platform/process-tree.js';
-import { hasByteLane, sendChecked, unrefChannel } from '../platform/runtime.js';
+import { sendChecked, unrefChannel } from '../platform/runtime.js';
 import { alignedBatch, withoutPadding } from '../protocol/align.js';
-import { FrameReader, joinLane, LANE_FD_VARIABLE, LaneJoin, splitLane, writeFrames } from '../protocol/byte-lane.js';
+import { FrameReader, joinLane, LaneJoin, splitLane, writeFrames } from '../protocol/byte-lane.js';
 import { type ChunkValues, eachChunkItem } from '../protocol/chunk-values.js';
 import {
   FromWorker,
@@ -26,25 +20,13 @@ import {
 import { type Packed, pack, packedSize, unpack } from '../protocol/packed.js';
 import { BATCH_BYTES, payloadSizeOf } from '../protocol/payload.js';
 import { Observable, type Subscriber } from '../rx/rxjs.js';
-import type { ShippedFunction } from '../shipping/function-registry.js';
 import { decodeValue, sentVersionAfter, taskExtras } from '../shipping/task-shipping.js';
 import { decodeThrown } from '../shipping/thrown.js';
 import { type ExitReason, epochOf, now, type TaskEndEvent, type WorkerEvent } from './events.js';
 import { killOnExit } from './exit-hook.js';
+import { LANE_FD, launchWorker, type WorkerSpec } from './launch.js';
 import { type Task, tell } from './task.js';
 import { argumentsError, enrichTaskError, terminatedError } from './task-errors.js';
-
-/** How to start a worker process. */
-export interface WorkerSpec {
-  /** The worker entry point (rxpool's `worker/main.js`). */
-  readonly bootstrap: string;
-  readonly execPath: string;
-  readonly execArgv: readonly string[];
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string | undefined;
-  /** Run once in the worker before its first task. */
-  readonly initializer?: { readonly fn: ShippedFunction; readonly args: readonly unknown[] } | undefined;
-}
 
 /** What the scheduler tells one worker. */
 export type WorkerCommand =
@@ -63,7 +45,8 @@ const DRAIN_AFTER_EXIT_MS = 200;
 const STOP_GRACE_MS = 2000;
 
 /**
- * A worker process as an Observable of its lifecycle events. Subscribing forks the process;
+ * A worker process as an Observable of its lifecycle events. Subscribing forks the process, or
+ * takes over `launched`, forked from the same spec earlier in this tick (see prefork.ts);
  * `commands` says what to run; the stream emits `spawned`, `ready`, `task-start`, `task-end`,
  * `worker-error` and finally `exit`, then completes. Unsubscribing kills the process and anything
  * it started.
@@ -78,9 +61,10 @@ export function workerProcess(
   spec: WorkerSpec,
   workerId: number,
   commands: Observable<WorkerCommand>,
+  launched?: ChildProcess,
 ): Observable<WorkerEvent> {
   return new Observable<WorkerEvent>((subscriber) => {
-    const connection = new WorkerConnection(spec, workerId, subscriber);
+    const connection = new WorkerConnection(spec, workerId, subscriber, launched);
     const subscription = commands.subscribe((command) => connection.command(command));
     return () => {
       subscription.unsubscribe();
@@ -129,23 +113,13 @@ class WorkerConnection {
     for (const message of messages) this.#handle(message);
   });
 
-  constructor(spec: WorkerSpec, workerId: number, subscriber: Subscriber<WorkerEvent>) {
+  constructor(spec: WorkerSpec, workerId: number, subscriber: Subscriber<WorkerEvent>, launched?: ChildProcess) {
     this.#workerId = workerId;
     this.#subscriber = subscriber;
     this.#initializer = spec.initializer;
     let child: ChildProcess;
     try {
-      const { execPath, execArgv, how } = workerLaunch(spec.execPath, spec.execArgv);
-      child = fork(spec.bootstrap, [], {
-        execPath,
-        execArgv,
-        env: hasByteLane
-          ? { ...spec.env, ...parentDeath(how), [LANE_FD_VARIABLE]: String(LANE_FD) }
-          : { ...spec.env, ...parentDeath(how) },
-        cwd: spec.cwd,
-        stdio: hasByteLane ? ['ignore', 'inherit', 'pipe', 'ipc', 'pipe'] : ['ignore', 'inherit', 'pipe', 'ipc'],
-        serialization: 'advanced',
-      });
+      child = launched ?? launchWorker(spec);
     } catch (error) {
       this.#finish(null, null, error instanceof Error ? error : new Error(String(error)));
       return;
@@ -638,9 +612,6 @@ class WorkerConnection {
   }
 }
 
-/** The byte lane is the worker's fd 4: after stdin, stdout, stderr and the IPC channel. */
-const LANE_FD = 4;
-
 /** How many lane values a message from a worker waits for. */
 function laneNeeds(message: WorkerMessage): number {
   return (message[0] === FromWorker.Ok || message[0] === FromWorker.Next) && message[5] ? message[5].length : 0;
@@ -681,9 +652,4 @@ function decodedPartial(
     (_, values) => lists.push(values),
   );
   return lists;
-}
-
-/** What tells a worker how it dies with its parent, and which process its parent is. */
-function parentDeath(how: ParentDeath): NodeJS.ProcessEnv {
-  return { [PARENT_DEATH_VARIABLE]: how, [PARENT_PID_VARIABLE]: String(process.pid) };
 }

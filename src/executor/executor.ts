@@ -1,10 +1,12 @@
 import type { WorkerEvent } from '../engine/events.js';
+import { launchWorker, type WorkerSpec } from '../engine/launch.js';
 import type { ExecutorStats } from '../engine/pool-stats.js';
+import { Prefork } from '../engine/prefork.js';
 import { Relay } from '../engine/relay.js';
 import { type PoolView, type SchedulerControl, schedule } from '../engine/scheduler.js';
 import { Task, type TaskSpec } from '../engine/task.js';
 import { argumentsError } from '../engine/task-errors.js';
-import { type WorkerSpec, workerProcess } from '../engine/worker-process.js';
+import { workerProcess } from '../engine/worker-process.js';
 import { type BrokenExecutorError, QueueFullError, SerializationError, ShutdownExecutorError } from '../errors.js';
 import { CODE_CACHE_VARIABLE, codeCacheDirectory } from '../platform/code-cache.js';
 import { cpuShare } from '../platform/cpu-count.js';
@@ -64,10 +66,13 @@ export interface ExecutorInternals {
 export const internals = Symbol('rxpool.internals');
 
 /**
- * Package-internal: holds a new executor's workers back until `gate` settles (the shared executor
- * waiting for the one it replaces to drain). Tasks submitted meanwhile queue.
+ * Package-internal option: `{ [holdUntil]: gate }` holds a new executor's workers back until `gate`
+ * settles (the shared executor waiting for the one it replaces to drain). Tasks submitted meanwhile queue.
  */
 export const holdUntil = Symbol('rxpool.holdUntil');
+
+/** The options, with the package-internal ones. */
+export type InternalOptions = ExecutorOptions & { readonly [holdUntil]?: Promise<unknown> };
 
 /** Thread-pool sizes of native libraries: each worker gets its share of the CPUs unless the user chose. */
 const THREAD_VARIABLES = ['UV_THREADPOOL_SIZE', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'];
@@ -114,6 +119,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
 
   constructor(options?: ExecutorOptions) {
     this.#options = resolveOptions(options);
+    const gate = (options as InternalOptions | undefined)?.[holdUntil];
     const serializers = new SerializerScope(this.#options.serializers);
     this.#serializers = serializers;
     this.#functions = new FunctionRegistry({
@@ -123,7 +129,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     this.#maxWorkers$ = new BehaviorSubject(this.#options.maxWorkers);
     const events = new Relay<WorkerEvent>();
     this.events$ = events.asObservable();
-    const { initializer, initArgs } = this.#options;
+    const { initializer, initArgs, minWorkers, maxWorkers } = this.#options;
     const env: NodeJS.ProcessEnv = { ...process.env, [PROJECT_DIR_VARIABLE]: projectDir(), ...this.#options.env };
     const codeCache = env.NODE_DISABLE_COMPILE_CACHE ? null : codeCacheDirectory();
     if (codeCache !== null) env[CODE_CACHE_VARIABLE] = codeCache;
@@ -135,16 +141,29 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       cwd: this.#options.cwd,
       initializer: initializer && { fn: this.#functions.resolve(initializer), args: initArgs },
     };
+    const specOf = (workerId: number): WorkerSpec => ({ ...spec, env: this.#workerEnv(env, workerId) });
+    // The first workers the scheduler will start (ids 1, 2...), forked now: see engine/prefork.ts.
+    const early = gate ? 0 : Math.min(minWorkers, maxWorkers);
+    const prefork = new Prefork(
+      (workerId) => launchWorker(specOf(workerId)),
+      Array.from({ length: early }, (_, i) => i + 1),
+    );
+    if (gate) {
+      this.#open$.next(false);
+      const open = () => this.#open$.next(true);
+      gate.then(open, open);
+    }
     this.#finished = new Promise((resolve) => {
+      // Forked ones the scheduler did not take (a shutdown or resize right after construction) are killed.
+      const settle = () => prefork.discard().then(resolve);
       this.#tasks
         .pipe(
           schedule({
-            // Held (holdUntil): no workers; open: maxWorkers, as it changes.
+            // Held: no workers; open: maxWorkers, as it changes.
             maxWorkers$: this.#open$.pipe(switchMap((open) => (open ? this.#maxWorkers$ : [0]))),
             control$: this.#control,
-            spawn: (workerId, commands) =>
-              workerProcess({ ...spec, env: this.#workerEnv(spec.env, workerId) }, workerId, commands),
-            minWorkers: this.#options.minWorkers,
+            spawn: (workerId, commands) => workerProcess(specOf(workerId), workerId, commands, prefork.take(workerId)),
+            minWorkers,
             idleTimeout: this.#options.idleTimeout,
             maxTasksPerWorker: this.#options.maxTasksPerWorker,
             memoryLimit: this.#options.memoryLimit,
@@ -159,16 +178,18 @@ export class ProcessPoolExecutor implements AsyncDisposable {
           complete: () => {
             this.#state = 'shut-down';
             events.complete();
-            resolve();
+            settle();
           },
           error: (error: unknown) => {
             this.#state = 'broken';
             this.#broken = error as BrokenExecutorError;
             events.complete();
-            resolve();
+            settle();
           },
         });
     });
+    // The scheduler takes them in a microtask after construction (see Scheduler.resize).
+    if (early > 0) setImmediate(() => void prefork.discard());
   }
 
   /** The most worker processes alive at once. */
@@ -333,13 +354,6 @@ export class ProcessPoolExecutor implements AsyncDisposable {
       control: (control) => this.#control.next(control),
       newGroup: () => this.#nextGroup++,
     };
-  }
-
-  /** @internal */
-  [holdUntil](gate: Promise<unknown>): void {
-    this.#open$.next(false);
-    const open = () => this.#open$.next(true);
-    gate.then(open, open);
   }
 
   /** `await using executor = new ProcessPoolExecutor()` shuts it down (waiting) at the end of the scope. */

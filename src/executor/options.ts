@@ -6,7 +6,8 @@ export interface ExecutorOptions {
   /** The most worker processes alive at once. Default: {@link cpuCount}(), the CPUs this process may use. */
   readonly maxWorkers?: number;
   /**
-   * Workers started with the executor and kept alive while it runs, even idle: `idleTimeout` and
+   * Workers started with the executor (forked in its constructor, so they boot while the program
+   * goes on) and kept alive while it runs, even idle: `idleTimeout` and
    * shrinking never take the pool below it (nor above `maxWorkers`), and one that exits is
    * replaced. A warm pool answers its first task without waiting for a process to boot. Default: 0,
    * workers start when tasks need them.

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { holdUntil, ProcessPoolExecutor } from './executor.js';
+import { holdUntil, type InternalOptions, ProcessPoolExecutor } from './executor.js';
 import type { ExecutorOptions } from './options.js';
 
 /** Options of {@link getReusableExecutor}. */
@@ -51,8 +51,17 @@ export function getReusableExecutor(options: ReusableExecutorOptions = {}): Proc
     if (maxWorkers !== undefined && maxWorkers !== current.executor.maxWorkers) current.executor.resize(maxWorkers);
     return current.executor;
   }
-  const executor = new ProcessPoolExecutor({ idleTimeout: DEFAULT_IDLE_TIMEOUT, ...executorOptions });
-  if (current) executor[holdUntil](current.executor.shutdown({ killWorkers }));
+  const defaults: ExecutorOptions = { idleTimeout: DEFAULT_IDLE_TIMEOUT, ...executorOptions };
+  if (!current) {
+    shared = { executor: new ProcessPoolExecutor(defaults), key };
+    return shared.executor;
+  }
+  // Held until the one it replaces has drained, which it is told to once the new one exists (its
+  // options may be refused).
+  let replaced!: (drained: Promise<void>) => void;
+  const held: InternalOptions = { ...defaults, [holdUntil]: new Promise<void>((resolve) => (replaced = resolve)) };
+  const executor = new ProcessPoolExecutor(held);
+  replaced(current.executor.shutdown({ killWorkers }));
   shared = { executor, key };
   return executor;
 }

@@ -79,8 +79,15 @@ export interface Recorded {
  * Runs `body` with a fresh executor (execArgv [] unless given: workers start faster without the
  * test runner's loader), then shuts it down and checks that every worker process it spawned is gone.
  */
-export async function withExecutor<T>(options: ExecutorOptions, body: (recorded: Recorded) => Promise<T>): Promise<T> {
-  const executor = new ProcessPoolExecutor({ execArgv: [], ...options });
+export function withExecutor<T>(options: ExecutorOptions, body: (recorded: Recorded) => Promise<T>): Promise<T> {
+  return withRecorded(new ProcessPoolExecutor({ execArgv: [], ...options }), body);
+}
+
+/** {@link withExecutor} for an executor made by the caller (in this tick: its first spawns are seen). */
+export async function withRecorded<T>(
+  executor: ProcessPoolExecutor,
+  body: (recorded: Recorded) => Promise<T>,
+): Promise<T> {
   const events: WorkerEvent[] = [];
   const pids = new Set<number>();
   executor.events$.subscribe((event) => {
@@ -193,6 +200,19 @@ export function rxpoolWorkerPids(): number[] {
     }
   }
   return pids;
+}
+
+/** Pids of running rxpool workers that are this process's children (Linux: read from /proc). */
+export function childWorkerPids(): number[] {
+  return rxpoolWorkerPids().filter((pid) => {
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** What `fn` throws; fails the test if it returns. */
