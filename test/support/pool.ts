@@ -202,17 +202,24 @@ export function rxpoolWorkerPids(): number[] {
   return pids;
 }
 
-/** Pids of running rxpool workers that are this process's children (Linux: read from /proc). */
-export function childWorkerPids(): number[] {
-  return rxpoolWorkerPids().filter((pid) => {
+/**
+ * Pids of this process's live children (Linux: read from /proc), whatever they run: a process
+ * just forked may not show its new command line yet (Bun).
+ */
+export function childPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
       // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === process.pid && state !== 'Z') pids.push(Number(entry));
     } catch {
-      return false;
+      // exited while we looked
     }
-  });
+  }
+  return pids;
 }
 
 /** What `fn` throws; fails the test if it returns. */
