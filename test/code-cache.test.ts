@@ -12,11 +12,13 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { runInThisContext } from 'node:vm';
 import { isAlive, requireDist, runtime, scriptArgs } from './support/pool.js';
 
 const { MAX_STORED_CHECKS, storeAnalysis, storedAnalysis } =
@@ -62,7 +64,7 @@ function cacheFiles(dir: string): Map<string, { name: string; ino: number; mtime
 
 describe('code cache', () => {
   test(
-    'the first run writes the cache of the worker code and the parser; the next one uses it as it is',
+    'the first run writes the cache of the library, the worker code and the parser; the next one uses it as it is',
     T,
     async () => {
       const root = join(work, 'fresh');
@@ -74,7 +76,7 @@ describe('code cache', () => {
         assert.equal(existsSync(dir), false);
         return;
       }
-      assert.deepEqual([...first.keys()].sort(), ['acorn.js', 'main.js']);
+      assert.deepEqual([...first.keys()].sort(), ['acorn.js', 'main.js', 'rxpool.js']);
       assert.equal(statSync(dir).mode & 0o777, 0o700);
       for (const file of first.values()) assert.equal(file.mode & 0o777, 0o600, file.name);
       await runTask({ NODE_COMPILE_CACHE: root });
@@ -92,7 +94,7 @@ describe('code cache', () => {
     rmSync(join(dir, 'checks'), { recursive: true }); // so that the check loads the parser again
     await runTask({ NODE_COMPILE_CACHE: root });
     const files = cacheFiles(dir);
-    assert.equal(files.size, 2);
+    assert.equal(files.size, 3);
     for (const { name } of files.values()) assert.notDeepEqual(readFileSync(join(dir, name)), garbage, name);
   });
 
@@ -123,6 +125,18 @@ describe('code cache', () => {
     chmodSync(dir, 0o777);
     await runTask({ NODE_COMPILE_CACHE: root });
     assert.deepEqual(readdirSync(dir), []);
+  });
+
+  test("loaded by a module system other than Node's (as Jest has), the library loads the usual way", () => {
+    // What such a system does: the file's source, in its own wrapper, with its own module object.
+    const file = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const wrapper = runInThisContext(`(function (exports, require, module, __filename, __dirname) {
+${readFileSync(file, 'utf8')}
+})`) as (...args: unknown[]) => void;
+    const loaded: { exports: Record<string, unknown> } = { exports: {} };
+    wrapper(loaded.exports, createRequire(file), loaded, file, dirname(file));
+    assert.equal(typeof loaded.exports.ProcessPoolExecutor, 'function');
+    assert.equal(typeof loaded.exports.parallelMap, 'function');
   });
 
   test('NODE_DISABLE_COMPILE_CACHE=1 turns it off', T, async () => {
