@@ -10,6 +10,8 @@ import { killOnExit } from './exit-hook.js';
  */
 export class Prefork {
   readonly #waiting = new Map<number, { child: ChildProcess; forget: () => void }>();
+  /** The exits of those killed so far. */
+  readonly #exits: Promise<void>[] = [];
 
   /** Forks one process per id with `launch`. One that fails to fork is left for the scheduler to retry and report. */
   constructor(launch: (workerId: number) => ChildProcess, workerIds: readonly number[]) {
@@ -36,10 +38,10 @@ export class Prefork {
     return waiting.child;
   }
 
-  /** Kills the processes no one took; resolves once they have exited. */
+  /** Kills the processes no one took; resolves once they, and those of any earlier call, have exited. */
   discard(): Promise<void> {
-    const exits = [...this.#waiting.values()].map(
-      ({ child, forget }) =>
+    for (const { child, forget } of this.#waiting.values()) {
+      this.#exits.push(
         new Promise<void>((resolve) => {
           const gone = () => {
             forget();
@@ -49,8 +51,9 @@ export class Prefork {
           child.once('exit', gone);
           child.kill('SIGKILL');
         }),
-    );
+      );
+    }
     this.#waiting.clear();
-    return Promise.all(exits).then(() => undefined);
+    return Promise.all(this.#exits).then(() => undefined);
   }
 }
