@@ -20,12 +20,10 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { nodeModuleClass } from './module-class.js';
 
 /** The variable that hands the parent's cache directory to its workers. */
 export const CODE_CACHE_VARIABLE = 'RXPOOL_CODE_CACHE';
-
-/** Node's module class, without loading `node:module` (about 1 ms of a worker's start). */
-const Module = module.constructor as typeof import('node:module');
 
 /** When a script that was compiled from source writes its cache, if it is still running. */
 const SAVE_AFTER_MS = 500;
@@ -66,7 +64,8 @@ export function codeCacheDirectory(): string | null {
 export function requireWithCodeCache(file: string, dir: string | null): unknown {
   // A module system other than Node's (Jest runs modules in its own, in a context of its own)
   // loads the file its usual way.
-  if (dir === null || typeof (Module as Partial<typeof Module>).createRequire !== 'function') return require(file);
+  const Module = nodeModuleClass;
+  if (dir === null || !Module) return require(file);
   // <script>-<path hash>-<size>-<mtime>-<Node version>-<arch>-<flags hash>.bin
   const prefix = `${basename(file)}-${fnv(file)}-`;
   const suffix = `-${process.version}-${process.arch}-${fnv(runtimeFlags())}.bin`;

@@ -1,16 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { nodeModuleClass } from '../platform/module-class.js';
 
-/**
- * Node's module class, as `node:module` exports it, without loading that module: its public
- * wrapper loads the ES module loader too, 0.5 ms of every worker's start (its first task makes a
- * `require`). Other runtimes' module objects may lack the statics: they load it.
- */
-const Module: typeof import('node:module') =
-  typeof (module.constructor as Partial<typeof import('node:module')>).createRequire === 'function'
-    ? (module.constructor as typeof import('node:module'))
-    : require('node:module');
+/** Node's module class, without loading `node:module` where this file's own module object has it. */
+const Module: typeof import('node:module') = nodeModuleClass ?? require('node:module');
 
 /** The conditions `import()` matches in a package's `exports`, as Node does. */
 const IMPORT_CONDITIONS = new Set(['node', 'import', 'default']);

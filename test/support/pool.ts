@@ -203,23 +203,13 @@ export function rxpoolWorkerPids(): number[] {
 }
 
 /**
- * Pids of this process's live children (Linux: read from /proc), whatever they run: a process
- * just forked may not show its new command line yet (Bun).
+ * Pids of the processes this one started (and theirs), as the engine finds them to kill a tree:
+ * a process just forked may not show its new command line yet (Bun), but it has its parent.
  */
 export function childPids(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === process.pid && state !== 'Z') pids.push(Number(entry));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return pids;
+  return requireDist<typeof import('../../dist/platform/process-tree.js')>('platform/process-tree.js').descendantsOf(
+    process.pid,
+  );
 }
 
 /** What `fn` throws; fails the test if it returns. */
