@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, from, lastValueFrom, NEVER, ReplaySubject, Subject, toArray } from 'rxjs';
-import type { WorkerEvent } from 'rxpool';
 import type { WorkerSpec } from '../dist/engine/launch.js';
-import type { WorkerCommand } from '../dist/engine/worker-process.js';
+import type { ProcessEvent, WorkerCommand } from '../dist/engine/worker-process.js';
 import { isAlive, requireDist, waitForExit } from './support/pool.js';
 
 // Through require: Deno would load some of these CommonJS files as ES modules if imported.
@@ -44,7 +43,7 @@ describe('a worker process as an Observable', T, () => {
 
   test('subscribing spawns it; it emits spawned, ready, task-start, task-end; stop ends it with exit', T, async () => {
     const commands = new Subject<WorkerCommand>();
-    const worker = new ReplaySubject<WorkerEvent>();
+    const worker = new ReplaySubject<ProcessEvent>();
     workerProcess(spec, 7, commands).subscribe(worker);
     const job = task((a: number) => a + 1, 41);
     commands.next({ kind: 'run', task: job });
@@ -62,7 +61,7 @@ describe('a worker process as an Observable', T, () => {
   });
 
   test('unsubscribing kills the process', T, async () => {
-    const worker = new Subject<WorkerEvent>();
+    const worker = new Subject<ProcessEvent>();
     const ready = firstValueFrom(worker.pipe(filter((e) => e.type === 'ready')));
     const subscription = workerProcess(spec, 1, NEVER).subscribe(worker);
     const { pid } = await ready;
@@ -73,7 +72,7 @@ describe('a worker process as an Observable', T, () => {
 
   test('a worker that answers Skipped for a task counted as running fails that task; nothing hangs', T, async () => {
     const commands = new Subject<WorkerCommand>();
-    const worker = new ReplaySubject<WorkerEvent>();
+    const worker = new ReplaySubject<ProcessEvent>();
     const bootstrap = fileURLToPath(new URL('./fixtures/skipping-worker.cjs', import.meta.url));
     workerProcess({ ...spec, bootstrap }, 3, commands).subscribe(worker);
     const job = task((a: number) => a + 1, 1);

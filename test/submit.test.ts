@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, Future, ProcessPoolExecutor, ShutdownExecutorError, TaskTimeoutError } from 'rxpool';
@@ -75,6 +78,68 @@ describe('submit', T, () => {
       await until(recorded, (e) => e.type === 'task-start');
       assert.equal(running.cancel(), false);
       assert.equal(await running, 7);
+    }),
+  );
+
+  test('cancel() of a task sent ahead to a busy worker returns false; the worker drops it', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor, events }) => {
+      const dir = mkdtempSync(join(tmpdir(), 'rxpool-cancel-'));
+      const [gate, marker] = [join(dir, 'gate'), join(dir, 'ran')];
+      try {
+        // A task's duration is known after the first: from then on a busy worker is sent the next one ahead.
+        await executor.submit(() => 0);
+        const busy = executor.submit(async (file: string) => {
+          while (!require('node:fs').existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 2));
+          return 'busy';
+        }, gate);
+        const ahead = executor.submit((file: string) => require('node:fs').writeFileSync(file, 'ran'), marker);
+        await nextTurn(); // both are written to the worker's channel
+        assert.equal(ahead.cancel(), false, 'the worker might have started it');
+        // The worker, awaiting the busy task, drops it at once.
+        await assert.rejects(ahead, CancelledError);
+        assert.equal(ahead.state, 'cancelled');
+        assert.equal(ahead.cancel(), true, 'a cancelled task says so');
+        writeFileSync(gate, '');
+        assert.equal(await busy, 'busy');
+        assert.equal(await executor.submit(() => 'after'), 'after');
+        assert.equal(existsSync(marker), false, 'the dropped task ran');
+        const end = events.find((e) => e.type === 'task-end' && e.taskId === ahead.taskId);
+        if (end?.type === 'task-end')
+          assert.ok(!end.ok && end.error instanceof CancelledError, 'an announced start has its end');
+        assert.equal(executor.stats().cancelled, 1);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }),
+  );
+
+  test('cancel() never returns true for a task its worker has started, even before the parent knows', T, () =>
+    withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
+      const dir = mkdtempSync(join(tmpdir(), 'rxpool-cancel-'));
+      const [started, gate] = [join(dir, 'started'), join(dir, 'gate')];
+      try {
+        await executor.submit(() => 0);
+        const first = executor.submit(() => 'first');
+        // Sync: it blocks the worker until the gate exists, so the drop that cancel() sends waits unread.
+        const second = executor.submit(
+          (files: string[]) => {
+            const fs = require('node:fs');
+            fs.writeFileSync(files[0], '');
+            while (!fs.existsSync(files[1]));
+            return 'second';
+          },
+          [started, gate],
+        );
+        await nextTurn(); // both are written to the worker's channel
+        // Without yielding (the parent hears nothing meanwhile), wait until the worker starts the second task.
+        while (!existsSync(started));
+        assert.equal(second.state, 'pending', "the parent has not heard the first task's answer yet");
+        assert.equal(second.cancel(), false);
+        writeFileSync(gate, '');
+        assert.deepEqual(await Promise.all([first, second]), ['first', 'second']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }),
   );
 

@@ -33,7 +33,7 @@ import type { Outcome, Task } from './task.js';
 import { terminatedError } from './task-errors.js';
 import { TaskQueue } from './task-queue.js';
 import { unrefTimer } from './unref-timer.js';
-import type { WorkerCommand } from './worker-process.js';
+import type { ProcessEvent, WorkerCommand } from './worker-process.js';
 
 /** What else, besides tasks, the scheduler listens to. */
 export interface SchedulerOptions {
@@ -42,7 +42,7 @@ export interface SchedulerOptions {
   /** Cancellations and kills, applied synchronously. */
   readonly control$: Observable<SchedulerControl>;
   /** Starts worker `workerId`, obeying `commands`; the stream is its lifecycle. */
-  readonly spawn: (workerId: number, commands: Observable<WorkerCommand>) => Observable<WorkerEvent>;
+  readonly spawn: (workerId: number, commands: Observable<WorkerCommand>) => Observable<ProcessEvent>;
   /** Workers kept alive even idle, started at once (capped by `maxWorkers$`). Default: 0. */
   readonly minWorkers?: number | undefined;
   /** A worker without a task for this many ms exits. Default: never. */
@@ -67,7 +67,10 @@ export interface PoolView {
 }
 
 export type SchedulerControl =
-  /** Drop a task that has not started. */
+  /**
+   * Drop a task that has not started, and only if it surely will not: a task already sent to a
+   * worker is dropped by that worker if it has not started it yet, and settles when it answers.
+   */
   | { readonly kind: 'cancel'; readonly task: Task }
   /** End a task early: drop it if it has not started, stop a running stream at its source. */
   | { readonly kind: 'stop'; readonly task: Task }
@@ -319,10 +322,19 @@ class Pool implements PoolView {
     this.#slots = [];
   }
 
-  #cancel(task: Task): void {
+  /**
+   * Cancels a task that has not started. One already sent to a worker may have started there by
+   * now: unless `surely` is false (the task's owner is gone, a late run is harmless), the worker is
+   * asked to drop it and its answer settles the task, cancelled or run as usual.
+   */
+  #cancel(task: Task, surely = true): void {
     if (task.state !== 'pending') return;
-    const error = new CancelledError(`Task ${task.id} was cancelled before it started.`);
     const holder = this.#holder(task);
+    if (surely && holder && task.sent) {
+      if (!task.dropAsked) holder.commands.next({ kind: 'drop', task });
+      task.dropAsked = true;
+      return;
+    }
     if (holder) {
       this.#dispatched.delete(task.id);
       holder.tasks.delete(task);
@@ -330,20 +342,51 @@ class Pool implements PoolView {
     } else {
       this.#queue.cancelled(task);
     }
+    this.#cancelled(task);
+    this.#pump();
+  }
+
+  #cancelled(task: Task, error = new CancelledError(`Task ${task.id} was cancelled before it started.`)): void {
     this.#counts.cancelled++;
     task.settle({ ok: false, error }, 'cancelled');
-    this.#pump();
+  }
+
+  /** The worker dropped a task whose cancellation it was asked for, before starting it. */
+  #dropped(task: Task, slot: Slot): void {
+    clearTimeout(task.timer);
+    task.timer = undefined;
+    this.#dispatched.delete(task.id);
+    slot.tasks.delete(task);
+    const error = new CancelledError(`Task ${task.id} was cancelled before it started.`);
+    if (task.state === 'running') {
+      // Counted as started when it reached the head of the worker's queue: the drop overtook it.
+      // Its task-start was announced, so its end is too.
+      this.#counts.running--;
+      const { id: taskId } = task;
+      this.#out.next({
+        type: 'task-end',
+        taskId,
+        duration: 0,
+        ok: false,
+        error,
+        workerId: slot.id,
+        pid: slot.pid,
+        time: now(),
+      });
+    }
+    this.#cancelled(task, error);
+    this.#pumpSoon();
   }
 
   #stop(task: Task): void {
     const holder = this.#holder(task);
-    if (task.state === 'pending') this.#cancel(task);
+    if (task.state === 'pending') this.#cancel(task, false);
     else if (task.state === 'running' && task.stream && holder) holder.commands.next({ kind: 'cancel', task });
   }
 
   #abort(task: Task, error: Error): void {
     const holder = this.#holder(task);
-    if (task.state === 'pending') this.#cancel(task);
+    if (task.state === 'pending') this.#cancel(task, false);
     else if (task.state === 'running' && holder) {
       this.#end(task, holder, { ok: false, error }, true);
       this.#dismiss(holder, 'kill', 'killed');
@@ -464,14 +507,19 @@ class Pool implements PoolView {
     this.#replaceSoon(slot);
   }
 
-  /** Takes the tasks a worker holds but has not started away from it, and returns them. */
+  /**
+   * Takes the tasks a worker holds but has not started away from it, and returns them; those whose
+   * cancellation it was asked for are cancelled instead.
+   */
   #withdrawUnstarted(slot: Slot): Task[] {
     const unstarted: Task[] = [];
     for (const task of slot.tasks) {
       if (task.state !== 'pending') continue;
       this.#dispatched.delete(task.id);
       slot.tasks.delete(task);
-      unstarted.push(task);
+      task.sent = false;
+      if (task.dropAsked) this.#cancelled(task);
+      else unstarted.push(task);
     }
     return unstarted;
   }
@@ -560,7 +608,7 @@ class Pool implements PoolView {
     this.#emit(slot, { type: 'recycle', reason, rss: reason === 'max-tasks' ? undefined : slot.rss, limit });
   }
 
-  #onEvent(slot: Slot, event: WorkerEvent): void {
+  #onEvent(slot: Slot, event: ProcessEvent): void {
     switch (event.type) {
       case 'spawned':
         slot.pid = event.pid;
@@ -595,6 +643,11 @@ class Pool implements PoolView {
         }
         this.#sampleMemorySoon(monotonicOf(event.time));
         this.#pumpSoon();
+        return;
+      }
+      case 'task-dropped': {
+        const task = this.#dispatched.get(event.taskId);
+        if (task?.workerId === slot.id && !task.settled) this.#dropped(task, slot);
         return;
       }
       case 'exit':

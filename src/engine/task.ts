@@ -65,6 +65,13 @@ export class Task implements TaskSpec {
   startedAt: number | undefined;
   /** The worker it was dispatched to (the scheduler's bookkeeping). */
   workerId: number | undefined;
+  /**
+   * Written to its worker's channel (set by the worker's connection): that worker may start it at
+   * any moment, so only the worker can tell whether it was dropped in time.
+   */
+  sent = false;
+  /** Its cancellation was asked of the worker it was sent to, which has not answered yet. */
+  dropAsked = false;
   /** Its timeout's timer, while it runs (the scheduler's bookkeeping). */
   timer: NodeJS.Timeout | undefined;
   outcome: Outcome | undefined;

@@ -28,6 +28,18 @@ import { LANE_FD, launchWorker, type WorkerSpec } from './launch.js';
 import { type Task, tell } from './task.js';
 import { argumentsError, enrichTaskError, terminatedError } from './task-errors.js';
 
+/**
+ * The worker dropped a task it had been sent and had not started, as the scheduler asked: the
+ * scheduler's own business, never on `events$` (the task never started there).
+ */
+export interface TaskDroppedEvent {
+  readonly type: 'task-dropped';
+  readonly taskId: number;
+}
+
+/** What a worker process's stream emits: its lifecycle events, and {@link TaskDroppedEvent}. */
+export type ProcessEvent = WorkerEvent | TaskDroppedEvent;
+
 /** What the scheduler tells one worker. */
 export type WorkerCommand =
   | { readonly kind: 'run'; readonly task: Task }
@@ -62,8 +74,8 @@ export function workerProcess(
   workerId: number,
   commands: Observable<WorkerCommand>,
   launched?: ChildProcess,
-): Observable<WorkerEvent> {
-  return new Observable<WorkerEvent>((subscriber) => {
+): Observable<ProcessEvent> {
+  return new Observable<ProcessEvent>((subscriber) => {
     const connection = new WorkerConnection(spec, workerId, subscriber, launched);
     const subscription = commands.subscribe((command) => connection.command(command));
     return () => {
@@ -75,7 +87,7 @@ export function workerProcess(
 
 class WorkerConnection {
   readonly #workerId: number;
-  readonly #subscriber: Subscriber<WorkerEvent>;
+  readonly #subscriber: Subscriber<ProcessEvent>;
   readonly #child: ChildProcess | undefined;
   readonly #pid: number | undefined;
   readonly #forget: () => void = () => {};
@@ -113,7 +125,7 @@ class WorkerConnection {
     for (const message of messages) this.#handle(message);
   });
 
-  constructor(spec: WorkerSpec, workerId: number, subscriber: Subscriber<WorkerEvent>, launched?: ChildProcess) {
+  constructor(spec: WorkerSpec, workerId: number, subscriber: Subscriber<ProcessEvent>, launched?: ChildProcess) {
     this.#workerId = workerId;
     this.#subscriber = subscriber;
     this.#initializer = spec.initializer;
@@ -329,6 +341,7 @@ class WorkerConnection {
     }
     this.#functionsSent.add(item.fn.id);
     this.#serializersSent = sentVersionAfter(item.shipping, this.#serializersSent);
+    item.sent = true;
     this.#inFlight.push(item);
     if (this.#inFlight.length === 1) this.#startHead();
   }
@@ -486,6 +499,10 @@ class WorkerConnection {
         at - this.#headStartedAt,
         at,
       );
+    } else if (!answer && task.dropAsked) {
+      // Dropped as the scheduler asked, before it started (it may have been counted as started
+      // when it reached the head: the drop overtook it).
+      this.#subscriber.next({ type: 'task-dropped', taskId });
     } else if (wasRunning) {
       // Skipped, for a task counted as running: the guess in #startHead was wrong. Fail the task
       // rather than leave it running forever.

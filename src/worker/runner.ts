@@ -122,7 +122,9 @@ export class Runner {
     if (index === -1) return; // already running or done: its result will tell
     this.#queue.splice(index, 1);
     this.#outbox.push([FromWorker.Skipped, taskId]);
-    if (!this.#running) this.#outbox.flush();
+    // The parent may be waiting for the answer to settle a cancelled Future: not for the running task.
+    if (this.#running) this.#outbox.flushSoon();
+    else this.#outbox.flush();
   }
 
   #pump(): void {
