@@ -85,6 +85,32 @@ describe('a worker process as an Observable', T, () => {
     assert.ok(exit.pid !== undefined);
     await waitForExit(exit.pid, 2000);
   });
+
+  test(
+    'tasks are sent once the process is up and start with ready: one that dies before it never started them',
+    T,
+    async () => {
+      const commands = new Subject<WorkerCommand>();
+      const worker = new ReplaySubject<ProcessEvent>();
+      const bootstrap = fileURLToPath(new URL('./fixtures/up-then-exit-worker.cjs', import.meta.url));
+      workerProcess({ ...spec, bootstrap }, 4, commands).subscribe(worker);
+      const job = task((a: number) => a + 1, 1);
+      commands.next({ kind: 'run', task: job });
+      const events = await lastValueFrom(worker.pipe(toArray()));
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['spawned', 'exit'],
+      );
+      const exit = events[1];
+      assert.ok(exit?.type === 'exit');
+      // It exits when the task reaches it: the task was sent before Ready, and is handed back unstarted.
+      assert.equal(exit.code, 1);
+      assert.equal(exit.reason, 'failed-to-start');
+      assert.deepEqual(exit.unstartedTaskIds, [job.id]);
+      assert.equal(exit.runningTaskId, undefined);
+      assert.equal(job.state, 'pending');
+    },
+  );
 });
 
 describe('the scheduler operator', T, () => {

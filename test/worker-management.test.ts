@@ -3,7 +3,7 @@
  * memory, task timeouts, thread-pool sizing, the queue bound and statistics.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -19,6 +19,7 @@ import {
   type ReadyEvent,
   type RecycleEvent,
   TaskTimeoutError,
+  TerminatedWorkerError,
   type WorkerEvent,
 } from 'rxpool';
 import {
@@ -257,24 +258,24 @@ describe('a starting worker', T, () => {
   const preload = { node: ['--require', hook], bun: ['--preload', hook], deno: undefined }[runtime];
   const skip = preload ? false : `${runtime} cannot preload a module into its workers`;
 
+  // A 600 ms wait before the worker is ready, then a task with a 300 ms timeout: it must start with ready.
+  const startsWithReady = (env: Record<string, string>) => () =>
+    withExecutor({ maxWorkers: 1, execArgv: preload, env }, async (recorded) => {
+      const quick = defineTask(() => process.pid, { timeout: 300 });
+      const pid = await recorded.executor.submit(quick);
+      const types = recorded.events.filter((e) => e.pid === pid).map((e) => e.type);
+      assert.deepEqual(types.slice(0, 4), ['spawned', 'ready', 'task-start', 'task-end']);
+      const end = recorded.events.find((e) => e.type === 'task-end');
+      assert.ok(
+        end?.type === 'task-end' && end.duration < 300,
+        `run time ${end?.type === 'task-end' && end.duration} ms`,
+      );
+    });
+
   test(
     'its first task starts when it is ready: its boot counts against neither timeout nor run time',
-    {
-      ...T,
-      skip,
-    },
-    () =>
-      withExecutor({ maxWorkers: 1, execArgv: preload, env: { BOOT_BUSY_MS: '600' } }, async (recorded) => {
-        const quick = defineTask(() => process.pid, { timeout: 300 });
-        const pid = await recorded.executor.submit(quick);
-        const types = recorded.events.filter((e) => e.pid === pid).map((e) => e.type);
-        assert.deepEqual(types.slice(0, 4), ['spawned', 'ready', 'task-start', 'task-end']);
-        const end = recorded.events.find((e) => e.type === 'task-end');
-        assert.ok(
-          end?.type === 'task-end' && end.duration < 300,
-          `run time ${end?.type === 'task-end' && end.duration} ms`,
-        );
-      }),
+    { ...T, skip },
+    startsWithReady({ BOOT_BUSY_MS: '600' }),
   );
 
   test('a task cancelled while its worker boots never runs', { ...T, skip }, () =>
@@ -293,6 +294,48 @@ describe('a starting worker', T, () => {
         rmSync(dir, { recursive: true, force: true });
       }
     }),
+  );
+
+  test(
+    'a task sent while it is up but not ready yet starts with ready: that wait counts in neither',
+    { ...T, skip },
+    startsWithReady({ UP_BUSY_WORKER: '1', UP_BUSY_MS: '600' }),
+  );
+
+  test('a task already sent to a replacement that is not ready yet stays with it, and runs once', { ...T, skip }, () =>
+    withExecutor(
+      // The replacement (worker 3) is up at once, then takes 1.5 s to be ready.
+      { maxWorkers: 2, execArgv: preload, env: { UP_BUSY_WORKER: '3', UP_BUSY_MS: '1500' } },
+      async (recorded) => {
+        const { executor, events } = recorded;
+        const dir = mkdtempSync(join(tmpdir(), 'rxpool-once-'));
+        const log = join(dir, 'runs');
+        try {
+          const sleep = (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(process.pid), ms));
+          const [a, b] = await Promise.all([executor.submit(sleep, 50), executor.submit(sleep, 50)]);
+          assert.notEqual(a, b, 'both workers are up');
+          const survivor = executor.submit(sleep, 600);
+          await assert.rejects(
+            executor.submit(() => process.exit(1)),
+            TerminatedWorkerError,
+          );
+          // Reserved on the starting replacement, and sent to it once it is up, long before the
+          // survivor is idle: the survivor must not take it back, or both would run it.
+          const next = executor.submit((file: string) => {
+            require('node:fs').appendFileSync(file, `${process.pid}\n`);
+            return process.pid;
+          }, log);
+          await survivor;
+          const ranOn = await next;
+          const replacement = events.find((e) => e.type === 'spawned' && e.workerId === 3);
+          assert.equal(ranOn, replacement?.pid, 'it ran on the replacement');
+          await executor.shutdown();
+          assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [String(ranOn)], 'it ran once');
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    ),
   );
 
   test(

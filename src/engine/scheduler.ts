@@ -524,11 +524,16 @@ class Pool implements PoolView {
     return unstarted;
   }
 
-  /** Moves tasks reserved on starting workers that lend them (see `Slot.lends`) to idle ready workers. */
+  /**
+   * Moves tasks reserved on starting workers that lend them (see `Slot.lends`) to idle ready
+   * workers. Not those already sent (a worker that is up is sent its tasks before it is ready): the
+   * starting worker would run them too.
+   */
   #takeBack(): void {
     for (const starting of this.#slots) {
       if (starting.ready || !starting.lends || starting.tasks.size === 0) continue;
       for (const task of starting.tasks) {
+        if (task.sent) continue;
         const idle = this.#idleReadySlot();
         if (!idle) return;
         starting.tasks.delete(task);

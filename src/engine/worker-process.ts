@@ -63,11 +63,12 @@ const STOP_GRACE_MS = 2000;
  * `worker-error` and finally `exit`, then completes. Unsubscribing kills the process and anything
  * it started.
  *
- * Tasks sent before the worker is ready wait in the parent; tasks sent to a busy worker queue in
- * the worker, which runs them one at a time. Large typed arrays travel beside the IPC channel, on
- * the byte lane (protocol/byte-lane.ts), and a message waits here for the values it names. When
- * the process ends, the exit event names the task it was running and the tasks it never started,
- * so the scheduler can fail the one and rerun the others.
+ * Tasks wait in the parent until the process says it is up (its first message, before it loads the
+ * worker), then in its channel until it is ready, and count as started from then; tasks sent to a
+ * busy worker queue in the worker, which runs them one at a time. Large typed arrays travel beside
+ * the IPC channel, on the byte lane (protocol/byte-lane.ts), and a message waits here for the
+ * values it names. When the process ends, the exit event names the task it was running and the
+ * tasks it never started, so the scheduler can fail the one and rerun the others.
  */
 export function workerProcess(
   spec: WorkerSpec,
@@ -104,6 +105,8 @@ class WorkerConnection {
   /** The version of the executor's custom serializers this worker has (0: none). */
   #serializersSent = 0;
   #ready = false;
+  /** The process said it is up (FromWorker.Up): tasks may be sent, to start once it is ready. */
+  #up = false;
   #exited = false;
   #requested: ExitReason | undefined;
   #initializer: WorkerSpec['initializer'];
@@ -231,8 +234,16 @@ class WorkerConnection {
     }
   }
 
+  /**
+   * Whether what waits may be sent: once ready, or once up when there is no initializer (which must
+   * run before any task: those wait for its success, sent after Ready).
+   */
+  #accepting(): boolean {
+    return this.#ready || (this.#up && !this.#initializer);
+  }
+
   #scheduleFlush(): void {
-    if (this.#flushQueued || !this.#ready) return;
+    if (this.#flushQueued || !this.#accepting()) return;
     this.#flushQueued = true;
     queueMicrotask(() => {
       this.#flushQueued = false;
@@ -242,7 +253,7 @@ class WorkerConnection {
 
   #flush(): void {
     const child = this.#child;
-    if (!this.#ready || this.#outbox.length === 0 || !child?.connected) return;
+    if (!this.#accepting() || this.#outbox.length === 0 || !child?.connected) return;
     // A worker on its way out gets nothing more: what waits here runs elsewhere once it is gone.
     if (this.#exitCode !== undefined) return;
     const items = this.#outbox;
@@ -343,14 +354,16 @@ class WorkerConnection {
     this.#serializersSent = sentVersionAfter(item.shipping, this.#serializersSent);
     item.sent = true;
     this.#inFlight.push(item);
-    if (this.#inFlight.length === 1) this.#startHead();
+    // Sent before Ready, it starts when the worker is ready: its run time and timeout count from then.
+    if (this.#inFlight.length === 1 && this.#ready) this.#startHead();
   }
 
   /**
-   * The worker moves to the next task the moment it finishes one: mark the new head as started.
-   * The protocol relies on this guess being true: a task counted as running here has started in the
-   * worker, which never answers Skipped for it. (Sending tasks to a worker still booting broke that:
-   * a stream cancel for such a task was answered Skipped, and the task never ended.)
+   * The worker moves to the next task the moment it finishes one (or says it is ready): mark the
+   * new head as started. The protocol relies on this guess being true: a task counted as running
+   * here has started in the worker, which answers Skipped for it only when the scheduler asked for
+   * it to be dropped. That is why a task sent before Ready starts only with Ready: counted as
+   * started at once, a stream cancel for it was answered Skipped, and the task never ended.
    */
   #startHead(startedAt = performance.now()): void {
     const head = this.#inFlight[0];
@@ -383,6 +396,7 @@ class WorkerConnection {
   #becomeReady(): void {
     this.#ready = true;
     this.#emit({ type: 'ready' });
+    if (!this.#started) this.#startHead();
     this.#scheduleFlush();
   }
 
@@ -403,6 +417,11 @@ class WorkerConnection {
 
   #handle(message: WorkerMessage): void {
     switch (message[0]) {
+      case FromWorker.Up:
+        this.#up = true;
+        this.#laneOut = message[1] === 1 && this.#lane !== undefined;
+        this.#scheduleFlush();
+        break;
       case FromWorker.Ready:
         this.#laneOut = message[1] === 1 && this.#lane !== undefined;
         if (this.#initializer) this.#initialize(this.#initializer);

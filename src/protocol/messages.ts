@@ -63,6 +63,12 @@ export const FromWorker = {
    * the heap down) to fail the task.
    */
   Exiting: 10,
+  /**
+   * The process is up and reads its channel: `[Up, lane?]`, the worker's first message, sent before
+   * it loads the rest of itself (`lane` as in Ready). Tasks sent from now on wait in the channel for
+   * it; they start, and count as started, after Ready.
+   */
+  Up: 11,
 } as const;
 
 /**
@@ -114,7 +120,9 @@ export type InitFailedMessage = [tag: typeof FromWorker.InitFailed, thrown: Thro
 export type NextMessage = ValueMessage<typeof FromWorker.Next>;
 export type ProgressMessage = [tag: typeof FromWorker.Progress, taskId: number, value: unknown];
 export type ExitingMessage = [tag: typeof FromWorker.Exiting, code: number];
+export type UpMessage = [tag: typeof FromWorker.Up, lane?: 1];
 export type WorkerMessage =
+  | UpMessage
   | ExitingMessage
   | ReadyMessage
   | OkMessage

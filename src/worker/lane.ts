@@ -3,9 +3,8 @@
  * and an inbox that hands the runner each batch once the large arguments it waits for have come.
  * @module
  */
-import { fstatSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { FrameReader, joinLane, LANE_FD_VARIABLE, LaneJoin, type LaneSink } from '../protocol/byte-lane.js';
+import { FrameReader, joinLane, LaneJoin, type LaneSink } from '../protocol/byte-lane.js';
 import { type ParentMessage, type TaskExtras, type TaskMessage, ToWorker } from '../protocol/messages.js';
 
 /**
@@ -23,18 +22,9 @@ export class WorkerLane implements LaneSink {
     this.#fd = fd;
   }
 
-  /** The lane the parent opened, or `undefined` when there is none or its descriptor is not a pipe. */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): WorkerLane | undefined {
-    const fd = Number(env[LANE_FD_VARIABLE]);
-    // The variable is for this process: whatever a task starts does not have the pipe.
-    delete env[LANE_FD_VARIABLE];
-    if (!Number.isInteger(fd) || fd <= 0) return undefined;
-    try {
-      const stats = fstatSync(fd);
-      return stats.isFIFO() || stats.isSocket() ? new WorkerLane(fd) : undefined;
-    } catch {
-      return undefined;
-    }
+  /** The lane on descriptor `fd` (see lane-descriptor.ts), or `undefined` when there is none. */
+  static on(fd: number | undefined): WorkerLane | undefined {
+    return fd === undefined ? undefined : new WorkerLane(fd);
   }
 
   /** Where the bytes that arrive go, once the lane is open. */

@@ -20,12 +20,13 @@ import { needsWatchdog, startedBy, watchParent } from './watchdog.js';
 /**
  * Starts the worker in this process. `importModule` is `import()` compiled in the file that calls
  * this one: this module may be compiled from V8's code cache, where `import()` would fail.
+ * `laneFd` is the byte lane's descriptor, found by the caller (see lane-descriptor.ts).
  */
-export function startWorker(importModule: ImportFunction): void {
+export function startWorker(importModule: ImportFunction, laneFd: number | undefined): void {
   const { parent, gone } = startedBy();
   if (gone) process.exit(0);
   useImport(importModule);
-  const lane = WorkerLane.fromEnv();
+  const lane = WorkerLane.on(laneFd);
   const outbox = new Outbox((batch: WorkerMessage[]) => {
     if (process.connected) sendChecked(process, batch);
   }, lane);
