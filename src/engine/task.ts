@@ -70,7 +70,7 @@ export class Task implements TaskSpec {
    * any moment, so only the worker can tell whether it was dropped in time.
    */
   sent = false;
-  /** Its cancellation was asked of the worker it was sent to, which has not answered yet. */
+  /** `Future.cancel()` came after it was sent: its worker was asked to drop it, and its answer settles it. */
   dropAsked = false;
   /** Its timeout's timer, while it runs (the scheduler's bookkeeping). */
   timer: NodeJS.Timeout | undefined;

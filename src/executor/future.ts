@@ -110,10 +110,11 @@ export class Future<T> extends Promise<T> {
   /**
    * Cancels the task if it surely has not started: the Future then rejects with CancelledError and
    * this returns true (also when it was already cancelled). A running or finished task cannot be
-   * cancelled: this returns false. So does a task already sent to its worker (a busy worker is sent
-   * its next tasks ahead, so that it never waits between two), which the worker may start at any
-   * moment: the worker is asked to drop it, and if the request arrives before the task starts, the
-   * Future rejects with CancelledError a moment later; otherwise the task runs as usual.
+   * cancelled: this returns false. So does a task already sent to its worker (workers are sent
+   * tasks ahead: a busy one its next ones, a starting one its first, a few ms before it is ready),
+   * which the worker may start at any moment: the worker is asked to drop it, and if the request
+   * arrives before the task starts, the Future rejects with CancelledError a moment later; otherwise
+   * the task runs as usual.
    */
   cancel(): boolean {
     if (this.#task.state === 'pending') this.#cancel(this.#task);

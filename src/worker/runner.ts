@@ -122,7 +122,7 @@ export class Runner {
     if (index === -1) return; // already running or done: its result will tell
     this.#queue.splice(index, 1);
     this.#outbox.push([FromWorker.Skipped, taskId]);
-    // The parent may be waiting for the answer to settle a cancelled Future: not for the running task.
+    // A cancelled Future may wait for this answer: it goes now, not when the running task ends.
     if (this.#running) this.#outbox.flushSoon();
     else this.#outbox.flush();
   }
