@@ -375,15 +375,19 @@ describe('no orphans', T, () => {
     const [code] = (await once(orphan, 'exit')) as [number | null];
     if (process.platform === 'win32') return; // no re-parenting there: the check is POSIX only
     assert.equal(code, 0);
-    // It says it is up (its first act), never that it is ready.
-    assert.deepEqual(messages, [[[FromWorker.Up]]], 'it never said it was ready');
+    // It may say it is up (its first act; Deno drops a message sent just before an exit), never ready.
+    const said = (messages as unknown[][][]).map((batch) => batch[0]?.[0]);
+    assert.ok(
+      said.every((tag) => tag === FromWorker.Up),
+      `it never said it was ready: ${said}`,
+    );
     const child = start(process.pid);
-    const said: unknown[][][] = [];
-    child.on('message', (message: unknown[][]) => said.push(message));
+    const started: unknown[][][] = [];
+    child.on('message', (message: unknown[][]) => started.push(message));
     await once(child, 'message');
-    if (said.length < 2) await once(child, 'message');
+    if (started.length < 2) await once(child, 'message');
     assert.deepEqual(
-      said.map((batch) => batch[0]?.[0]),
+      started.map((batch) => batch[0]?.[0]),
       [FromWorker.Up, FromWorker.Ready],
       'with its real parent it starts',
     );
