@@ -1,10 +1,4 @@
-import {
-  BrokenExecutorError,
-  CancelledError,
-  InitializerError,
-  TaskTimeoutError,
-  TerminatedWorkerError,
-} from '../errors.js';
+import { BrokenExecutorError, InitializerError, TaskTimeoutError, TerminatedWorkerError } from '../errors.js';
 import {
   EMPTY,
   Observable,
@@ -30,7 +24,7 @@ import { DurationWindow, type ExecutorStats } from './pool-stats.js';
 import { nextMean, prefetchDepth } from './prefetch.js';
 import { Relay } from './relay.js';
 import type { Outcome, Task } from './task.js';
-import { terminatedError } from './task-errors.js';
+import { cancelledError, terminatedError } from './task-errors.js';
 import { TaskQueue } from './task-queue.js';
 import { unrefTimer } from './unref-timer.js';
 import type { ProcessEvent, WorkerCommand } from './worker-process.js';
@@ -346,7 +340,7 @@ class Pool implements PoolView {
     this.#pump();
   }
 
-  #cancelled(task: Task, error = new CancelledError(`Task ${task.id} was cancelled before it started.`)): void {
+  #cancelled(task: Task, error = cancelledError(task)): void {
     this.#counts.cancelled++;
     task.settle({ ok: false, error }, 'cancelled');
   }
@@ -357,7 +351,7 @@ class Pool implements PoolView {
     task.timer = undefined;
     this.#dispatched.delete(task.id);
     slot.tasks.delete(task);
-    const error = new CancelledError(`Task ${task.id} was cancelled before it started.`);
+    const error = cancelledError(task);
     if (task.state === 'running') {
       // Counted as started when it reached the head of the worker's queue: the drop overtook it.
       // Its task-start was announced, so its end is too.

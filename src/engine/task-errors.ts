@@ -1,4 +1,4 @@
-import { SerializationError, TerminatedWorkerError } from '../errors.js';
+import { CancelledError, SerializationError, TerminatedWorkerError } from '../errors.js';
 import { describeCulprit, findCulprit } from '../shipping/culprit.js';
 import { SHIPPED_URL_SCHEME } from '../worker/compile.js';
 import { diagnoseExit } from './exit-diagnosis.js';
@@ -69,4 +69,9 @@ export function argumentsError(task: Task, error: unknown): SerializationError {
     { stage: 'argument', taskId: task.id, functionName: task.fn.name },
     { cause: error },
   );
+}
+
+/** The error of a task cancelled before it started. */
+export function cancelledError(task: Task): CancelledError {
+  return new CancelledError(`Task ${task.id} was cancelled before it started.`);
 }
