@@ -28,8 +28,6 @@ const ROOT = dirname(BENCH);
 const CASE_SCRIPT = join(BENCH, 'case.mjs');
 const FLOOR_SCRIPT = process.env.RXPOOL_FLOOR ?? join(ROOT, '..', 'shared', 'floor', 'raw-floor.mjs');
 const FLOOR_REF = 'floor-advanced';
-/** Runs a row the budget cut gets back when the targets compare rxpool with it (see runCase). */
-const CONTENDER_RUNS = 3;
 
 const opts = parseArgs(process.argv.slice(2));
 if (opts.render) {
@@ -169,9 +167,10 @@ async function runCase(caseId) {
 
 /**
  * A target met or missed against one run of its best peer would rest on that run's noise. After
- * the first round, a row the budget cut gets up to CONTENDER_RUNS runs back when it is of a kind
- * the case's targets compare with and its first run came within 20% of rxpool's on some measure;
- * they come in the next rounds, interleaved with rxpool's. The others stay cut.
+ * the first round, a row the budget cut gets all its runs back (as many as rxpool's) when it is of
+ * a kind the case's targets compare with and its first run came within 20% of rxpool's on some
+ * measure: they come in the next rounds, interleaved with rxpool's, so that both medians rest on as
+ * many runs taken in the same minutes. The others stay cut.
  */
 function restoreContenders(spec, rows, runs, caseId) {
   const rx = rows.find((row) => row.id === 'rxpool');
@@ -179,11 +178,10 @@ function restoreContenders(spec, rows, runs, caseId) {
   for (const row of rows) {
     if (!row.reduced || row.stopped || !(spec.targetKinds ?? ['process']).includes(row.kind)) continue;
     const close = (metric) => metric.ratio && (speed(metric, first(row, metric), rx && first(rx, metric)) ?? 0) >= 0.8;
-    const back = Math.min(runs, CONTENDER_RUNS);
-    if (row.maxRuns >= back || !spec.metrics.some(close)) continue;
-    row.maxRuns = back;
-    row.reduced += `; ${back} runs as its first came within 20% of rxpool's`;
-    log(`[${caseId}] ${row.id}: ${back} runs, as its first came within 20% of rxpool's`);
+    if (row.maxRuns >= runs || !spec.metrics.some(close)) continue;
+    row.maxRuns = runs;
+    row.reduced += `; ${runs} runs as its first came within 20% of rxpool's`;
+    log(`[${caseId}] ${row.id}: ${runs} runs, as its first came within 20% of rxpool's`);
   }
 }
 
