@@ -114,6 +114,8 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   #state: ExecutorState = 'running';
   #broken: BrokenExecutorError | undefined;
   #pool: PoolView | undefined;
+  /** The last CPU share computed, and for how many workers. */
+  #share: { readonly workers: number; readonly share: number } | undefined;
   /** No function has been checked yet: the first check warms the pool first (see `#ship`). */
   #cold = true;
 
@@ -162,7 +164,11 @@ export class ProcessPoolExecutor implements AsyncDisposable {
             // Held: no workers; open: maxWorkers, as it changes.
             maxWorkers$: this.#open$.pipe(switchMap((open) => (open ? this.#maxWorkers$ : [0]))),
             control$: this.#control,
-            spawn: (workerId, commands) => workerProcess(specOf(workerId), workerId, commands, prefork.take(workerId)),
+            spawn: (workerId, commands) => {
+              // A forked one needs no environment of its own any more: only the initializer is read.
+              const launched = prefork.take(workerId);
+              return workerProcess(launched ? spec : specOf(workerId), workerId, commands, launched);
+            },
             minWorkers,
             idleTimeout: this.#options.idleTimeout,
             maxTasksPerWorker: this.#options.maxTasksPerWorker,
@@ -377,11 +383,18 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   /** The environment of worker `workerId`: its id, and a fair share of CPUs for native thread pools. */
   #workerEnv(base: NodeJS.ProcessEnv, workerId: number): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...base, RXPOOL_WORKER_ID: String(workerId) };
-    const share = String(cpuShare(this.maxWorkers));
+    const share = String(this.#cpuShare());
     for (const name of THREAD_VARIABLES) {
       if (!(name in this.#options.env) && process.env[name] === undefined) env[name] = share;
     }
     return env;
+  }
+
+  /** {@link cpuShare} for the current `maxWorkers`, looked up once per size (it reads the CPU list). */
+  #cpuShare(): number {
+    const workers = this.maxWorkers;
+    if (this.#share?.workers !== workers) this.#share = { workers, share: cpuShare(workers) };
+    return this.#share.share;
   }
 
   /** A task, queued; when a custom serializer throws on its arguments, it is rejected at once and never sent. */
