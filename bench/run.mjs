@@ -180,7 +180,7 @@ function restoreContenders(spec, rows, runs, caseId) {
     const close = (metric) => metric.ratio && (speed(metric, first(row, metric), rx && first(rx, metric)) ?? 0) >= 0.8;
     if (row.maxRuns >= runs || !spec.metrics.some(close)) continue;
     row.maxRuns = runs;
-    row.reduced += `; ${runs} runs as its first came within 20% of rxpool's`;
+    row.reduced += `; then all ${runs}, as its first came within 20% of rxpool's`;
     log(`[${caseId}] ${row.id}: ${runs} runs, as its first came within 20% of rxpool's`);
   }
 }
@@ -353,9 +353,11 @@ function render(meta, cases) {
       const good = row.runs.filter((r) => r.ok).length;
       // A row stopped after a failure (stopOnFailure) ran once for that reason, not for its budget.
       const reduced = row.reduced && !(spec.stopOnFailure && row.runs.some((r) => r.failed || !r.ok));
-      cells.push(`${good}/${row.runs.length}${reduced ? ' ◦' : ''}`);
+      // A contender that got all its runs back is not short of runs: the note only says why it was cut first.
+      const short = reduced && row.runs.length < c.runs;
+      cells.push(`${good}/${row.runs.length}${short ? ' ◦' : ''}`);
       out.push(`| ${cells.join(' | ')} |`);
-      if (reduced) notes.push({ label: row.label, run: 1, text: `◦ ${row.reduced}` });
+      if (reduced) notes.push({ label: row.label, run: 1, text: short ? `◦ ${row.reduced}` : row.reduced });
       row.runs.forEach((r, i) => {
         const note = (text) => notes.push({ label: row.label, run: i + 1, text });
         if (!r.ok) note(`✗ ${r.error}`);
