@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -195,6 +195,33 @@ describe('oversubscription', T, () => {
       const { cpuCount } = await import('rxpool');
       assert.equal(uv, String(cpuCount()));
     }),
+  );
+
+  test(
+    'a worker forked by the constructor gets its id and share too; a resize gives new workers their new share',
+    T,
+    () =>
+      withExecutor({ maxWorkers: 1, minWorkers: 1 }, async ({ executor }) => {
+        const { cpuCount } = await import('rxpool');
+        const share = (workers: number) => String(Math.max(1, Math.floor(cpuCount() / workers)));
+        const env = () => `${process.env.RXPOOL_WORKER_ID}:${process.env.UV_THREADPOOL_SIZE}`;
+        assert.equal(await executor.submit(env), `1:${share(1)}`);
+        executor.resize(2);
+        // Each task holds its worker until both have started, so that they run on two workers.
+        const file = join(mkdtempSync(join(tmpdir(), 'rxpool-share-')), 'started');
+        const both = async (path: string) => {
+          const fs = require('node:fs');
+          fs.appendFileSync(path, 'x');
+          const deadline = Date.now() + 10_000;
+          while (fs.readFileSync(path, 'utf8').length < 2 && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          return `${process.env.RXPOOL_WORKER_ID}:${process.env.UV_THREADPOOL_SIZE}`;
+        };
+        const seen = await Promise.all([executor.submit(both, file), executor.submit(both, file)]);
+        assert.deepEqual(seen.sort(), [`1:${share(1)}`, `2:${share(2)}`]);
+        rmSync(dirname(file), { recursive: true, force: true });
+      }),
   );
 });
 
