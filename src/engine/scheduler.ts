@@ -347,26 +347,13 @@ class Pool implements PoolView {
 
   /** The worker dropped a task whose cancellation it was asked for, before starting it. */
   #dropped(task: Task, slot: Slot): void {
-    clearTimeout(task.timer);
-    task.timer = undefined;
-    this.#dispatched.delete(task.id);
-    slot.tasks.delete(task);
+    this.#release(task, slot);
     const error = cancelledError(task);
     if (task.state === 'running') {
       // Counted as started when it reached the head of the worker's queue: the drop overtook it.
       // Its task-start was announced, so its end is too.
       this.#counts.running--;
-      const { id: taskId } = task;
-      this.#out.next({
-        type: 'task-end',
-        taskId,
-        duration: 0,
-        ok: false,
-        error,
-        workerId: slot.id,
-        pid: slot.pid,
-        time: now(),
-      });
+      this.#announceEnd(task, slot, { ok: false, error }, 0);
     }
     this.#cancelled(task, error);
     this.#pumpSoon();
@@ -662,21 +649,27 @@ class Pool implements PoolView {
    * not report itself (crash, timeout, kill).
    */
   #end(task: Task, slot: Slot, outcome: Outcome, announce: boolean, at = performance.now()): void {
-    clearTimeout(task.timer);
-    task.timer = undefined;
-    this.#dispatched.delete(task.id);
-    slot.tasks.delete(task);
+    this.#release(task, slot);
     if (task.state === 'running') {
       this.#counts.running--;
       slot.tasksRun++;
       this.#runTime.add(at - (task.startedAt as number));
     }
-    if (announce) {
-      const duration = task.startedAt === undefined ? 0 : at - task.startedAt;
-      const base = { type: 'task-end', workerId: slot.id, pid: slot.pid, time: now(), taskId: task.id, duration };
-      this.#out.next({ ...base, ...outcome } as TaskEndEvent);
-    }
+    if (announce) this.#announceEnd(task, slot, outcome, task.startedAt === undefined ? 0 : at - task.startedAt);
     this.#settle(task, outcome);
+  }
+
+  /** Lets go of a task its worker no longer holds: its timeout, and its places among those dispatched. */
+  #release(task: Task, slot: Slot): void {
+    clearTimeout(task.timer);
+    task.timer = undefined;
+    this.#dispatched.delete(task.id);
+    slot.tasks.delete(task);
+  }
+
+  #announceEnd(task: Task, slot: Slot, outcome: Outcome, duration: number): void {
+    const base = { type: 'task-end', workerId: slot.id, pid: slot.pid, time: now(), taskId: task.id, duration };
+    this.#out.next({ ...base, ...outcome } as TaskEndEvent);
   }
 
   #settle(task: Task, outcome: Outcome): void {
