@@ -258,8 +258,8 @@ class WorkerConnection {
     if (this.#exitCode !== undefined) return;
     const items = this.#outbox;
     this.#outbox = [];
-    // Tiny tasks share one message; large arguments are cut into messages of about BATCH_BYTES,
-    // so the worker runs the first task while the next ones are still on their way.
+    // Tasks share messages of about BATCH_BYTES (see payload.ts): one write for many tiny tasks,
+    // and large arguments in few large messages, which Node's channel copies least.
     const included = this.#included;
     let batch: ParentMessage[] = [];
     let sent: Array<Task | number> = [];

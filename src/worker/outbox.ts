@@ -13,8 +13,8 @@ const MAX_BATCH_AGE_MS = 1;
 /**
  * Collects messages for the parent and sends them in batches. A batch is flushed when the worker
  * has nothing left to run, when its oldest message is a millisecond old, or when its values reach
- * BATCH_BYTES, so tiny tasks share IPC writes while a result never waits behind more than one task,
- * and large results stream back one by one instead of piling up into one huge write.
+ * BATCH_BYTES (about a megabyte, see payload.ts), so tiny tasks and large results share IPC writes
+ * while a result waits a millisecond at most, plus the task running when that millisecond ends.
  */
 export class Outbox {
   readonly #send: (batch: WorkerMessage[]) => void;
