@@ -14,8 +14,8 @@
  * 3–7% more MB/s with 14% less CPU (parent and workers), Float64Arrays level or a little faster
  * with 8% less parent CPU (in a batch they are copied out of the message, not handed out in place
  * as a lone one is, see align.ts), number arrays level; 256 KB in between. Tasks of a millisecond
- * or more are sent and answered one at a time anyway (prefetch depth, the outbox's age limit):
- * this is for large data and little work.
+ * or more are mostly sent and answered one at a time anyway (prefetch depth, the outbox's age
+ * limit): this is for large data and little work.
  */
 export const BATCH_BYTES = 1024 * 1024;
 
