@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
-import { alignedBatch, withoutPadding } from '../src/protocol/align.js';
+import { alignedBatch, MAX_KEPT_BYTES, ownBytes, withoutPadding } from '../src/protocol/align.js';
 import { runtime, withExecutor } from './support/pool.js';
 
 const NODE_ONLY = {
@@ -96,6 +96,33 @@ describe('aligned typed arrays', () => {
   });
 });
 
+describe('ownBytes', () => {
+  test('copies a view that keeps more than 64 KB of other bytes alive, as the same type, and leaves the rest', () => {
+    const message = new ArrayBuffer(MAX_KEPT_BYTES + 4096);
+    new Uint8Array(message).forEach((_, i, all) => {
+      all[i] = i % 251;
+    });
+    const views: ArrayBufferView[] = [
+      Buffer.from(message, 8, 2048),
+      new Float64Array(message, 8, 256),
+      new Uint16Array(message, 2, 100),
+      new DataView(message, 1, 1000),
+    ];
+    for (const view of views) {
+      const own = ownBytes(view);
+      assert.notEqual(own, view);
+      assert.equal(own.constructor, view.constructor);
+      assert.equal(own.byteLength, view.byteLength);
+      assert.ok(own.buffer.byteLength - own.byteLength <= MAX_KEPT_BYTES, view.constructor.name);
+      const bytes = (v: ArrayBufferView) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      assert.ok(bytes(own).equals(bytes(view)), view.constructor.name);
+    }
+    // A view that keeps 64 KB or less, and anything else, comes back as it is.
+    const close = new Float64Array(new ArrayBuffer(8 * 1000 + MAX_KEPT_BYTES), 0, 1000);
+    for (const value of [close, new Float64Array(10), 'text', { a: 1 }, null]) assert.equal(ownBytes(value), value);
+  });
+});
+
 describe('through workers', () => {
   test('large typed arguments and results arrive as views of their message, with their contents', NODE_ONLY, () =>
     withExecutor({ maxWorkers: 1 }, async ({ executor }) => {
@@ -112,5 +139,32 @@ describe('through workers', () => {
         assert.ok(await executor.submit(argumentIsView, value), `argument ${i}`);
       }
     }),
+  );
+
+  test(
+    'a typed array result keeps at most 64 KB of its message alive beyond itself, even in a burst with large strings',
+    { timeout: 60_000 },
+    () =>
+      withExecutor({ maxWorkers: 2 }, async ({ executor }) => {
+        // Node hands a result out as a view of its message whenever the bytes sit aligned (bytes
+        // always do), and the view keeps that message's buffer alive; large strings share messages
+        // of about a megabyte, and a small Buffer that came with them kept all of it.
+        const echo = <V>(value: V): V => value;
+        const values = Array.from({ length: 480 }, (_, i) => {
+          if (i % 4 === 0) return new Uint8Array(100_000).fill(i);
+          if (i % 4 === 1) return new Float64Array(12_800).fill(i);
+          if (i % 4 === 2) return Buffer.alloc(2_000 + i, i);
+          return String(i % 10).repeat(100_000);
+        });
+        const echoes = await Promise.all(values.map((value) => executor.submit(echo, value)));
+        for (const [i, back] of echoes.entries()) {
+          assert.deepEqual(back, values[i]);
+          if (typeof back === 'string') continue;
+          // A large one that travelled alone keeps the rest of the last 64 KB read, and the few
+          // bytes of length, header and id before its own.
+          const extra = back.buffer.byteLength - back.byteLength;
+          assert.ok(extra <= 64 * 1024 + 64, `result ${i} (${back.constructor.name}) keeps ${extra} bytes more`);
+        }
+      }),
   );
 });

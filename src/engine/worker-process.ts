@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { InitializerError, SerializationError } from '../errors.js';
 import { killTree } from '../platform/process-tree.js';
 import { sendChecked, unrefChannel } from '../platform/runtime.js';
-import { alignedBatch, withoutPadding } from '../protocol/align.js';
+import { alignedBatch, ownBytes, withoutPadding } from '../protocol/align.js';
 import { FrameReader, joinLane, LaneJoin, splitLane, writeFrames } from '../protocol/byte-lane.js';
 import { type ChunkValues, eachChunkItem } from '../protocol/chunk-values.js';
 import {
@@ -440,7 +440,9 @@ class WorkerConnection {
       case FromWorker.Ok:
         this.#answered(
           message[1],
-          message[4] ? { ok: true, value: unpack(message[2] as Packed) } : decodeValue(message[2], message[3]),
+          message[4]
+            ? { ok: true, value: unpack(message[2] as Packed) }
+            : decodeValue(ownBytes(message[2]), message[3]),
         );
         break;
       case FromWorker.Err:
@@ -456,13 +458,14 @@ class WorkerConnection {
         this.#answered(message[1], undefined);
         break;
       case FromWorker.Next:
-        this.#streamed(message[1], message[4] ? unpack(message[2] as Packed) : message[2], message[3]);
+        this.#streamed(message[1], message[4] ? unpack(message[2] as Packed) : ownBytes(message[2]), message[3]);
         break;
       case FromWorker.Progress: {
         const task = this.#find(message[1]);
         if (!task) break;
-        tell(task.owner, 'progress', message[2]);
-        this.#emit({ type: 'task-progress', taskId: task.id, value: message[2] });
+        const value = ownBytes(message[2]);
+        tell(task.owner, 'progress', value);
+        this.#emit({ type: 'task-progress', taskId: task.id, value });
         break;
       }
       case FromWorker.Exiting:

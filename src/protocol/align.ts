@@ -87,3 +87,22 @@ function fieldBytes(...fields: unknown[]): number {
 export function withoutPadding<M>(batch: Array<M | string>): M[] {
   return (typeof batch[0] === 'string' ? batch.slice(1) : batch) as M[];
 }
+
+/** How much of its message's buffer a received view may keep alive beyond its own bytes. */
+export const MAX_KEPT_BYTES = 64 * 1024;
+
+/**
+ * `value`, or a copy of it with a buffer of its own when it is a typed array, Buffer or DataView
+ * that keeps more than {@link MAX_KEPT_BYTES} of its message alive. Node hands a received view out
+ * in place whenever its bytes sit aligned (always, for bytes), and a message may carry a megabyte
+ * of other values (see payload.ts): a 2 KB Buffer result kept up to 1 MB alive. A large array
+ * that travelled alone keeps at most the rest of the last 64 KB read, and stays as it is.
+ */
+export function ownBytes<T>(value: T): T {
+  if (!ArrayBuffer.isView(value) || value.buffer.byteLength - value.byteLength <= MAX_KEPT_BYTES) return value;
+  if (Buffer.isBuffer(value)) return Buffer.from(value) as T;
+  if (value instanceof DataView) {
+    return new DataView(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)) as T;
+  }
+  return (value as unknown as Uint8Array).slice() as T;
+}
